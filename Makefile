@@ -1,0 +1,41 @@
+# Top-level entry points. Every target installs what it needs (scripts/setup)
+# and prints progress lines with elapsed seconds since make started.
+#
+#   make test        unit + integration tests (set-up and builds included)
+#   make reproduce   set-up, builds, every benchmark and attack, figures
+#   make unit        unit tests only (seconds; no VM)
+#   make all         L0 build and images only
+
+SHELL := /bin/bash
+export NVSEC_T0 := $(shell date +%s)
+
+.PHONY: all setup l0 images test unit integration reproduce lint clean
+
+all: l0 images
+
+setup:
+	@scripts/setup
+
+l0: setup
+	@scripts/build-l0
+
+images: setup
+	@scripts/build-images
+
+test: all
+	@tests/run
+
+unit: setup
+	@tests/run --unit
+
+integration: all
+	@tests/run --integration
+
+reproduce:
+	@scripts/reproduce
+
+lint: setup
+	@shellcheck -x scripts/setup scripts/build-l0 scripts/build-images scripts/stack scripts/reproduce scripts/reproduce-boot scripts/lib.sh tests/run tests/integration/*.sh .ci/run
+
+clean:
+	rm -rf build tests/unit/build

@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# Shared helpers for the project's scripts: logging with elapsed time, errors,
+# the cache outside the clone, input hashing and cross-process locks.
+# Sourced, never executed.
+
+NVSEC_ROOT=${NVSEC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# Heavy outputs (L0 build, images) live outside the clone, keyed by input
+# hashes, so a fresh clone (CI) reuses them and a change of input rebuilds.
+NVSEC_CACHE=${NVSEC_CACHE:-/var/cache/nvsec}
+NVSEC_BUILD=${NVSEC_BUILD:-$NVSEC_ROOT/build}
+NVSEC_T0=${NVSEC_T0:-$(date +%s)}
+export NVSEC_ROOT NVSEC_CACHE NVSEC_BUILD NVSEC_T0
+
+nvsec_elapsed() { echo $(( $(date +%s) - NVSEC_T0 )); }
+
+# log MSG...: one progress line on stderr with seconds since the top-level start.
+log() { printf '[%4ss] %s\n' "$(nvsec_elapsed)" "$*" >&2; }
+
+# die MSG...: the cause on stderr, exit 1.
+die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+need_root() {
+    [ "$(id -u)" -eq 0 ] || die "must run as root (installs Debian packages, uses $NVSEC_CACHE)"
+}
+
+# hash_files FILE...: one sha256 over the names and contents of the files.
+hash_files() {
+    local f
+    for f in "$@"; do
+        printf '%s\n' "${f#"$NVSEC_ROOT"/}"
+        sha256sum <"$f"
+    done | sha256sum | cut -c1-16
+}
+
+# with_lock NAME CMD...: run CMD holding an exclusive lock in the cache, so two
+# builds from two clones never write the same cache entry at once.
+with_lock() {
+    local name=$1; shift
+    mkdir -p "$NVSEC_CACHE/locks"
+    (
+        flock 9 || die "cannot lock $NVSEC_CACHE/locks/$name"
+        "$@"
+    ) 9>"$NVSEC_CACHE/locks/$name"
+}
+
+# run_logged LOGFILE CMD...: run CMD with its output in LOGFILE; on failure show
+# the log's tail so the cause is visible without digging.
+run_logged() {
+    local logf=$1; shift
+    if ! "$@" >"$logf" 2>&1; then
+        printf '%s: command failed: %s\n--- last lines of %s ---\n' "${0##*/}" "$*" "$logf" >&2
+        tail -n 30 "$logf" >&2
+        return 1
+    fi
+}

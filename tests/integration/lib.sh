@@ -1,0 +1,72 @@
+# shellcheck shell=bash
+# Helpers for integration tests: start a stack with guaranteed cleanup, run
+# commands on a user VM's console, and report checks as PASS/FAIL lines.
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+STACK=$NVSEC_ROOT/scripts/stack
+CONSOLE_RUN=$NVSEC_ROOT/scripts/console-run
+NVSEC_RUN=${NVSEC_RUN:-/run/nvsec}
+ROOT_PASSWORD=$(cat "$NVSEC_ROOT/src/l2/root-password" 2>/dev/null)
+FAILS=0
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+
+# check NAME CMD...: PASS if CMD succeeds, else FAIL with its output's tail.
+check() {
+    local name=$1 out; shift
+    if out=$("$@" 2>&1); then
+        pass "$name"
+    else
+        fail "$name: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
+    fi
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+# stack_up CONFIG [ARGS...]: start the stack (in this shell, not in $(...)),
+# keep its stdout in $STACK_OUT and its time to ready in $STACK_READY_S, and
+# stop it whatever way the test ends.
+stack_up() {
+    trap stack_down EXIT
+    STACK_T0=$(date +%s)
+    STACK_OUT=$("$STACK" start "$@") || { fail "start $*: stack did not come up"; exit 1; }
+    STACK_READY_S=$(( $(date +%s) - STACK_T0 ))
+    export STACK_OUT STACK_READY_S
+    echo "$STACK_OUT"
+}
+
+stack_down() {
+    "$STACK" stop >/dev/null 2>&1 || true
+}
+
+# vm_run VM COMMAND...: log in on VM's console as root, run COMMAND, print its output.
+vm_run() {
+    local vm=$1; shift
+    "$CONSOLE_RUN" --login root "$ROOT_PASSWORD" --timeout 120 -- "$STACK" console "$vm" --- "$@"
+}
+
+# l1_run COMMAND...: run COMMAND in L1's admin shell.
+l1_run() {
+    "$CONSOLE_RUN" --timeout 120 -- "$STACK" l1-console --- "$@"
+}
+
+# our_processes: pids of every process the stack could have left behind: our L0
+# binary and anything whose command line names the run directory.
+our_processes() {
+    local p exe
+    for p in /proc/[0-9]*; do
+        exe=$(readlink "$p/exe" 2>/dev/null) || continue
+        case $exe in "$NVSEC_CACHE"/*) echo "${p#/proc/}"; continue ;; esac
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$NVSEC_RUN/" && echo "${p#/proc/}"
+    done
+    return 0
+}
+
+finish() {
+    [ "$FAILS" -eq 0 ]
+    exit $?
+}
