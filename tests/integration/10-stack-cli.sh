@@ -23,5 +23,5 @@ check_eq "status without start exits 1" 1 "$rc"
 
 out=$("$STACK" console vm0 2>&1); rc=$?
 check_eq "console without stack exits 1" 1 "$rc"
-check "console without stack names the VM" grep -q "no console named 'vm0'" <<<"$out"
+check "console without stack says so" grep -q "stack not running" <<<"$out"
 finish
