@@ -39,3 +39,21 @@ lint: setup
 
 clean:
 	rm -rf build tests/unit/build
+
+# --- benchmarks, figures, tables (issue: benchmarks) ---------------------------
+RESULTS ?= results
+FIGURES ?= figures
+PAPER ?= PAPER.md
+.PHONY: bench-latency bench-throughput figures paper-tables
+
+bench-latency: all
+	@bench/console-bench latency
+
+bench-throughput: all
+	@bench/console-bench throughput
+
+figures:
+	@scripts/figures $(RESULTS) $(FIGURES)
+
+paper-tables:
+	@scripts/paper-tables $(RESULTS) $(PAPER)
