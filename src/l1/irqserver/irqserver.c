@@ -455,16 +455,17 @@ static int vport_open(struct server *s)
     irqframe_reset(&s->frame);
     logf_("reading %s", s->vport_path);
     s->vport_wait_logged = false;
-    s->vport_closed = false;
-    return ep_add(s, fd, EPOLLIN | EPOLLET, EP_TRANSPORT, 0);
+    return ep_add(s, fd, EPOLLIN, EP_TRANSPORT, 0);
 }
 
 /*
  * A virtio console port polls EPOLLHUP and reads 0 while its host side is
- * closed (drivers/char/virtio_console.c, port_fops_poll/port_fops_read), and
- * wakes its pollers when the host opens it or sends data. So the port is
- * watched edge-triggered: a read of 0 means "closed for now", and the next
- * wake-up brings the next chance to read; nothing spins, nothing is reopened.
+ * closed (drivers/char/virtio_console.c, port_fops_poll/port_fops_read). The
+ * port is watched level-triggered: edge-triggered watching lost wake-ups under
+ * a sustained stream (a 1 MiB console transfer stalled with L1's port buffers
+ * full and the server asleep in epoll_wait), and a lost interrupt edge stalls
+ * the user VM's UART for good. A read of 0 (host side closed) closes the port
+ * and reopens it after VPORT_RETRY_MS, so a closed host side never spins.
  */
 static void vport_readable(struct server *s, uint32_t events)
 {
@@ -496,6 +497,9 @@ static void vport_readable(struct server *s, uint32_t events)
             logf_("%s: host side closed; waiting for it", s->vport_path);
         s->vport_closed = true;
         irqframe_reset(&s->frame);      /* a partial message will not be completed */
+        close(s->tfd);                  /* leaves the epoll set with it */
+        s->tfd = -1;
+        vport_retry_later(s);
         return;
     }
     logf_("%s: %s; reopening", s->vport_path, strerror(errno));

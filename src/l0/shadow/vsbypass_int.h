@@ -1,0 +1,100 @@
+/*
+ * VSBypass inside L0 (QEMU glue, shared by vsbypass.c, vsbypass_console.c and
+ * vsbypass_irq.c; not for other modules, which use vsbypass_hooks.h).
+ *
+ * Locking: the BQL protects the shadow devices (QEMU's UART model, chardevs
+ * and timers all expect it) and every change of the binding table; the
+ * table's own mutex is taken inside the BQL, or alone by the per-VMRUN
+ * liveness update, which must not contend on the BQL.
+ */
+#ifndef NVSEC_VSBYPASS_INT_H
+#define NVSEC_VSBYPASS_INT_H
+
+#include "chardev/char-fe.h"
+#include "hw/char/serial.h"
+#include "qemu/thread.h"
+#include "qom/object.h"
+
+#include "ultracall_abi.h"
+#include "vsbypass_bind.h"
+#include "vsbypass_ring.h"
+
+#define TYPE_VSBYPASS "vsbypass"
+OBJECT_DECLARE_SIMPLE_TYPE(VsbState, VSBYPASS)
+
+#define TYPE_CHARDEV_VSBYPASS_CONSOLE "chardev-vsbypass-console"
+#define TYPE_CHARDEV_VSBYPASS_IRQ "chardev-vsbypass-irq"
+
+typedef enum VsbIrqTransport {
+    VSB_IRQ_NONE,
+    VSB_IRQ_NET,
+    VSB_IRQ_VPORT,
+} VsbIrqTransport;
+
+/* One shadow 16550 and its console; bound to at most one user VM. */
+typedef struct VsbDevice {
+    VsbState *vsb;
+    unsigned serial_no;          /* for chardev ids and logs */
+    SerialState *uart;           /* QEMU's 16550 (hw/char/serial.c) */
+    qemu_irq irq;                /* the UART's interrupt output, ours */
+    Chardev *uart_chr;           /* the UART's backend: feeds the ring */
+    Chardev *sock_chr;           /* console socket, while bound */
+    int log_fd;                  /* LOG-DIR/NAME.log while bound, or -1 */
+    CharBackend sock_be;
+    bool sock_open;              /* a client is attached */
+    QEMUTimer *drain_timer;      /* sends what a burst left in the ring */
+    int64_t last_drain_ns;
+    guint drain_watch;
+    struct vsbypass_ring ring;
+    int64_t full_since;          /* ring full with a client attached, since */
+    uint64_t dropped_reported;
+    /* Mirror of the binding (set under the BQL with the table's lock). */
+    uint64_t ncr3;
+    char tag[ULTRACALL_VMTAG_SIZE];
+    int irq_level;               /* the UART's line now */
+    int irq_sent;                /* last level sent to L1, -1 if none */
+} VsbDevice;
+
+struct VsbState {
+    Object parent_obj;
+
+    /* properties */
+    uint32_t pool_size;
+    uint32_t max_vms;
+    uint32_t ring_size;
+    uint32_t stale_timeout_s;
+    uint32_t irq_port;
+    char *console_dir;
+    char *log_dir;               /* provider-side console logs; NULL: none */
+    char *irq_mode;
+    char *irq_chardev;
+
+    /* state */
+    VsbIrqTransport irq_transport;
+    int irq_fd;                  /* net: UDP socket */
+    Chardev *irq_chr;            /* vport: our chardev under the virtserialport */
+    GByteArray *irq_queue;       /* vport: encoded messages not yet taken */
+    QEMUTimer *irq_retry;        /* vport: offers irq_queue again */
+    uint64_t irq_seq;
+    uint64_t irq_dropped;
+    QemuMutex lock;              /* protects table */
+    struct vsbypass_table table;
+    unsigned ndevices;           /* bound + pooled */
+    unsigned next_serial_no;
+    Notifier machine_done;
+    QEMUBH *reset_bh;
+};
+
+/* vsbypass_console.c */
+int vsbypass_console_init(VsbDevice *d, Error **errp);
+void vsbypass_console_fini(VsbDevice *d);
+/* (Re)open the console socket of a bound device at its current name. */
+int vsbypass_console_open(VsbDevice *d);
+
+/* vsbypass_irq.c */
+int vsbypass_irq_init(VsbState *v, Error **errp);
+void vsbypass_irq_uart(void *opaque, int n, int level);
+/* Send d's current level under its tag (after tagging, before unbinding). */
+void vsbypass_irq_send(VsbDevice *d, int level);
+
+#endif

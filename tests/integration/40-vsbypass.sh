@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# timeout: 900
+# VSBypass: four user VMs whose COM1 is forced through to shadow UARTs in L0,
+# each reached over ssh on its own console; L1 never sees a console byte.
+. "$(dirname "$0")/lib.sh"
+stack_down
+NVMS=4
+stack_up vsbypass --vms "$NVMS" --irq net
+for ((i = 0; i < NVMS; i++)); do
+    check "ready line for vm$i" grep -qE "^ready vsbypass vm$i console=ssh .*vm$i@127.0.0.1" <<<"$STACK_OUT"
+done
+
+# Login over ssh, and no cross-talk: each console answers with its own name.
+for ((i = 0; i < NVMS; i++)); do
+    got=$(vm_run "vm$i" hostname)
+    check_eq "vm$i: login over ssh, own hostname on own console" "vm$i" "$got"
+done
+
+# The console never reaches L1: its QEMUs have no serial port and no console log.
+l1=$(l1_run 'cat /run/nvsec/vm0.cmd; ls /run/nvsec/vm0.log 2>&1')
+check "L1's QEMU runs vm0 with -serial none" grep -q -- '-serial none' <<<"$l1"
+check "L1 has no console log of vm0" grep -q 'No such file' <<<"$l1"
+
+# Interrupts reach the user VM through L1's interrupt server.
+irqs=$(vm_run vm0 "awk '\$1 == \"4:\" { print \$2 }' /proc/interrupts")
+check "vm0 received COM1 interrupts ($irqs)" test "${irqs:-0}" -gt 0
+
+# 64 KiB printed with cat arrives byte-exact at the ssh client.
+make -s -C "$NVSEC_ROOT/bench" >/dev/null
+client=$(sed -n 's/^ready vsbypass vm1 console=//p' <<<"$STACK_OUT")
+sha=$(awk '$2 == "/data/f64k.txt" { print $1 }' "$NVSEC_BUILD/images/files.sha256")
+# shellcheck disable=SC2086 # the client command is a word list
+check "vm1: cat of 64 KiB arrives byte-exact (sha256)" \
+    "$NVSEC_BUILD/bench/throughput-probe" --config vsbypass --file /data/f64k.txt --bytes 65536 \
+    --sha256 "$sha" --runs 1 --timeout-s 300 --password-file "$NVSEC_ROOT/src/l2/root-password" -- $client
+
+# Attaching to a VM that does not run names the cause.
+out=$(timeout 30 "$STACK" console vm7 </dev/null 2>&1)
+check "unknown VM: ssh prints a clear error" grep -q "no user VM named 'vm7' is running" <<<"$out"
+
+# A flood of output with no reader: bounded buffer, oldest bytes dropped and
+# counted, the VM keeps running.
+vm_run vm2 '(head -c 100000 /data/f1m.txt >/dev/ttyS0 &)' >/dev/null
+sleep 30
+got=$(vm_run vm2 'echo alive')
+check_eq "vm2: responsive after a flood with no reader" alive "$(tail -n 1 <<<"$got")"
+check "L0 counted the dropped bytes" grep -q 'output bytes were dropped while no client read' "$NVSEC_RUN/logs/l0-l1.log"
+finish
