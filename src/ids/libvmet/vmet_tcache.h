@@ -1,0 +1,43 @@
+/*
+ * Translation cache: a direct-mapped table of 4 KiB-page translations, each
+ * tagged with the root (and space) it was made under. The owner flushes it
+ * whenever the roots it was filled under change (vmet_refresh), so a stale
+ * root never answers; within one root it is a snapshot, as a TLB is. Pure C.
+ */
+#ifndef VMET_TCACHE_H
+#define VMET_TCACHE_H
+
+#include <stdint.h>
+
+#define VMET_TCACHE_SLOTS 4096u      /* power of two */
+
+/* Spaces sharing the cache: root values are page-aligned, so tags can use bit 0. */
+#define VMET_TCACHE_VA   0u          /* VM virtual -> L1 physical, root = CR3 table */
+#define VMET_TCACHE_GPA  1u          /* VM physical -> L1 physical, root = nested CR3 table */
+
+struct vmet_tcache_entry {
+    uint64_t tag;                    /* root | space | 2 (bit 1: in use); 0 = empty */
+    uint64_t vpage;                  /* 4 KiB page of the input address */
+    uint64_t gpage;                  /* VM-physical 4 KiB page (VA space only) */
+    uint64_t hpage;                  /* L1-physical 4 KiB page */
+    uint64_t page_size;              /* size of the mapping the page belongs to */
+};
+
+struct vmet_tcache {
+    struct vmet_tcache_entry e[VMET_TCACHE_SLOTS];
+    uint64_t hits, misses, flushes;
+};
+
+void vmet_tcache_flush(struct vmet_tcache *c);
+
+/*
+ * Look up addr in space under root. On a hit returns 1 and sets *gpa, *hpa
+ * (addr's own byte) and *page_size; else 0.
+ */
+int vmet_tcache_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
+                       uint64_t addr, uint64_t *gpa, uint64_t *hpa, uint64_t *page_size);
+
+void vmet_tcache_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
+                        uint64_t addr, uint64_t gpa, uint64_t hpa, uint64_t page_size);
+
+#endif
