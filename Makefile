@@ -57,3 +57,12 @@ figures:
 
 paper-tables:
 	@scripts/paper-tables $(RESULTS) $(PAPER)
+
+# --- V-Met --------------------------------------------------------------------------
+.PHONY: bench-vmet attack-ids
+
+bench-vmet: all
+	@bench/vmet/run
+
+attack-ids: all
+	@attacks/ids-disable/run
