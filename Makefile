@@ -66,3 +66,9 @@ bench-vmet: all
 
 attack-ids: all
 	@attacks/ids-disable/run
+
+# --- attack demos -------------------------------------------------------------------
+.PHONY: attack-console
+
+attack-console: all
+	@attacks/console-snoop/run

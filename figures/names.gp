@@ -3,3 +3,5 @@ name(c) = c eq "nonnested" ? "non-nested" : \
           c eq "nested" ? "nested (conventional)" : \
           c eq "vsbypass-net" ? "VSBypass (UDP, paper)" : \
           c eq "vsbypass-vport" ? "VSBypass (virtio-serial)" : c
+vname(c) = c eq "vmet" ? "V-Met (IDS in L0)" : c eq "in-l1" ? "IDS inside L1" : \
+           c eq "nonnested" ? "IDS, non-nested VM" : c
