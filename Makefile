@@ -31,6 +31,7 @@ unit: setup
 integration: all
 	@tests/run --integration
 
+reproduce: export QUICK := $(QUICK)
 reproduce:
 	@scripts/reproduce
 
