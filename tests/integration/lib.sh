@@ -54,14 +54,14 @@ l1_run() {
     "$CONSOLE_RUN" --timeout 120 -- "$STACK" l1-console --- "$@"
 }
 
-# our_processes: pids of every process the stack could have left behind: our L0
-# binary and anything whose command line names the run directory.
+# our_processes: pids of every process this stack could have left behind:
+# everything it starts (L0s, sshd, console brokers) names its run directory on
+# its command line, and other stacks (another NVSEC_RUN) are not ours.
 our_processes() {
-    local p exe
+    local p
     for p in /proc/[0-9]*; do
-        exe=$(readlink "$p/exe" 2>/dev/null) || continue
-        case $exe in "$NVSEC_CACHE"/*) echo "${p#/proc/}"; continue ;; esac
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$NVSEC_RUN/" && echo "${p#/proc/}"
+        [ "${p#/proc/}" != "$$" ] || continue
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$NVSEC_RUN/" && echo "${p#/proc/}"
     done
     return 0
 }
