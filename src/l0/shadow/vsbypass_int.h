@@ -31,6 +31,15 @@ typedef enum VsbIrqTransport {
     VSB_IRQ_VPORT,
 } VsbIrqTransport;
 
+/*
+ * vport: a VM's line level waiting for room on L1's port. Kept per tag, not
+ * per message, so nothing is dropped when L1 reads slowly (see vsbypass_irq.c).
+ */
+typedef struct VsbIrqPending {
+    char tag[ULTRACALL_VMTAG_SIZE];
+    uint8_t level;
+} VsbIrqPending;
+
 /* One shadow 16550 and its console; bound to at most one user VM. */
 typedef struct VsbDevice {
     VsbState *vsb;
@@ -73,10 +82,11 @@ struct VsbState {
     VsbIrqTransport irq_transport;
     int irq_fd;                  /* net: UDP socket */
     Chardev *irq_chr;            /* vport: our chardev under the virtserialport */
-    GByteArray *irq_queue;       /* vport: encoded messages not yet taken */
+    GByteArray *irq_queue;       /* vport: bytes of the message being taken (< 1 message) */
+    GArray *irq_pending;         /* vport: VsbIrqPending, tags whose level L1 has not been sent */
     QEMUTimer *irq_retry;        /* vport: offers irq_queue again */
     uint64_t irq_seq;
-    uint64_t irq_dropped;
+    uint64_t irq_coalesced;      /* vport: level changes merged into a later one */
     QemuMutex lock;              /* protects table */
     struct vsbypass_table table;
     unsigned ndevices;           /* bound + pooled */

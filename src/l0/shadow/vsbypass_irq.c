@@ -10,6 +10,19 @@
  *           stack (the paper's future work, sec. 7).
  * A VM without a tag cannot be routed: its level is kept and sent as soon as
  * the tag is set (vsbypass_vmtag_set). Everything here runs under the BQL.
+ *
+ * vport flow control: L1 takes bytes only as fast as its reader frees port
+ * buffers (each message fills a whole one), far slower than a UART flood
+ * toggles its line (two edges per FIFO of output). A queue of every edge
+ * overflowed and dropped messages; a dropped rising edge left the user VM's
+ * line low in L1 while the shadow UART's was high, so the VM never got
+ * another THRE interrupt and its output stalled for good. So the vport
+ * keeps, per tag, only the latest level not yet sent (VsbIrqPending) and
+ * encodes it when the port has room: lossless, bounded by the number of
+ * VMs. Merging keeps what the VM needs: a final 1 after a 1 sent earlier
+ * reaches L1 as "1 while high", which the interrupt server injects as a
+ * fresh edge (irqroute.c); a final 0 means the VM's own register access
+ * cleared whatever was raised in between.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -21,9 +34,6 @@
 #include "irqmsg.h"
 #include "shadow/vsbypass_int.h"
 
-/* vport: messages L1 has not taken yet; beyond this, new ones are dropped. */
-#define VSB_IRQ_QUEUE_MAX (1024 * IRQMSG_SIZE)
-
 typedef struct VsbIrqChardev {
     Chardev parent;
     VsbState *vsb;
@@ -31,30 +41,85 @@ typedef struct VsbIrqChardev {
 
 DECLARE_INSTANCE_CHECKER(VsbIrqChardev, VSB_IRQ_CHARDEV, TYPE_CHARDEV_VSBYPASS_IRQ)
 
-/* Hand queued bytes to the virtserialport as far as L1 has buffers for them. */
-/* How soon a queue that L1's port could not take is offered again. */
+/* How soon a port that could not take our bytes is offered them again. */
 #define VSB_IRQ_RETRY_NS (1 * SCALE_MS)
 
+/* Encode a message for tag at level into buf; false (logged) if it cannot be. */
+static bool vsb_irq_encode(VsbState *v, const char *tag, int level,
+                           uint8_t buf[IRQMSG_SIZE])
+{
+    struct irqmsg m = { .irq = IRQMSG_IRQ_COM1, .level = level };
+    int rc;
+
+    memcpy(m.tag, tag, sizeof(m.tag));
+    m.seq = v->irq_seq++;
+    rc = irqmsg_encode(&m, buf, IRQMSG_SIZE);
+    if (rc < 0) {
+        nvsec_log("vsbypass", "irq message for %s: %s", tag, strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Hand L1's port what it has buffers for: the rest of the message in
+ * progress, then one message per pending tag, oldest first.
+ */
 static void vsb_irq_flush(VsbState *v)
 {
-    while (v->irq_queue->len) {
-        int room = qemu_chr_be_can_write(v->irq_chr);
+    for (;;) {
+        int room;
 
+        if (!v->irq_queue->len) {
+            VsbIrqPending p;
+            uint8_t buf[IRQMSG_SIZE];
+
+            if (!v->irq_pending->len) {
+                return;
+            }
+            p = g_array_index(v->irq_pending, VsbIrqPending, 0);
+            g_array_remove_index(v->irq_pending, 0);
+            if (vsb_irq_encode(v, p.tag, p.level, buf)) {
+                g_byte_array_append(v->irq_queue, buf, sizeof(buf));
+            }
+            continue;
+        }
+        room = qemu_chr_be_can_write(v->irq_chr);
         if (room <= 0) {
             /*
-             * Normally chr_accept_input resumes us when L1 adds buffers, but
-             * virtio-serial calls it only in some states (guest and host
-             * connected, a kick on the input queue); a missed wake-up would
-             * hold an interrupt edge forever and stall the UART, as seen with
-             * 1 MiB transfers. So also retry on a timer while data waits.
+             * chr_accept_input resumes us when L1 adds buffers, but only
+             * while virtio-serial sees guest and host connected; the timer
+             * covers any other way of getting room back.
              */
-            timer_mod(v->irq_retry, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
-                      VSB_IRQ_RETRY_NS);
+            if (!timer_pending(v->irq_retry)) {
+                timer_mod(v->irq_retry, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                          VSB_IRQ_RETRY_NS);
+            }
             return;
         }
         room = MIN((guint)room, v->irq_queue->len);
         qemu_chr_be_write(v->irq_chr, v->irq_queue->data, room);
         g_byte_array_remove_range(v->irq_queue, 0, room);
+    }
+}
+
+/* vport: make level the next thing L1 hears about d's tag. */
+static void vsb_irq_post(VsbState *v, VsbDevice *d, int level)
+{
+    for (guint i = 0; i < v->irq_pending->len; i++) {
+        VsbIrqPending *p = &g_array_index(v->irq_pending, VsbIrqPending, i);
+
+        if (!strncmp(p->tag, d->tag, sizeof(p->tag))) {
+            p->level = level;
+            v->irq_coalesced++;
+            return;
+        }
+    }
+    {
+        VsbIrqPending p = { .level = level };
+
+        memcpy(p.tag, d->tag, sizeof(p.tag));
+        g_array_append_val(v->irq_pending, p);
     }
 }
 
@@ -81,28 +146,19 @@ static void vsb_irq_chr_accept_input(Chardev *chr)
 void vsbypass_irq_send(VsbDevice *d, int level)
 {
     VsbState *v = d->vsb;
-    struct irqmsg m = { .irq = IRQMSG_IRQ_COM1, .level = level };
     struct sockaddr_in dst = {
         .sin_family = AF_INET,
         .sin_port = htons(v->irq_port),
         .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
     };
     uint8_t buf[IRQMSG_SIZE];
-    int rc;
 
     d->irq_sent = level;
-    if (v->irq_transport == VSB_IRQ_NONE) {
-        return;
-    }
-    memcpy(m.tag, d->tag, sizeof(m.tag));
-    m.seq = v->irq_seq++;
-    rc = irqmsg_encode(&m, buf, sizeof(buf));
-    if (rc < 0) {
-        nvsec_log("vsbypass", "irq message for %s: %s", d->tag, strerror(-rc));
-        return;
-    }
     switch (v->irq_transport) {
     case VSB_IRQ_NET:
+        if (!vsb_irq_encode(v, d->tag, level, buf)) {
+            break;
+        }
         if (sendto(v->irq_fd, buf, sizeof(buf), MSG_DONTWAIT,
                    (struct sockaddr *)&dst, sizeof(dst)) < 0) {
             nvsec_log("vsbypass", "irq message to 127.0.0.1:%u: %s",
@@ -110,13 +166,7 @@ void vsbypass_irq_send(VsbDevice *d, int level)
         }
         break;
     case VSB_IRQ_VPORT:
-        if (v->irq_queue->len + sizeof(buf) > VSB_IRQ_QUEUE_MAX) {
-            v->irq_dropped++;
-            nvsec_log("vsbypass", "irq port %s not read by L1: %" PRIu64
-                      " messages dropped", v->irq_chardev, v->irq_dropped);
-            break;
-        }
-        g_byte_array_append(v->irq_queue, buf, sizeof(buf));
+        vsb_irq_post(v, d, level);
         vsb_irq_flush(v);
         break;
     default:
@@ -166,6 +216,7 @@ int vsbypass_irq_init(VsbState *v, Error **errp)
         }
         VSB_IRQ_CHARDEV(v->irq_chr)->vsb = v;
         v->irq_queue = g_byte_array_new();
+        v->irq_pending = g_array_new(FALSE, FALSE, sizeof(VsbIrqPending));
         v->irq_retry = timer_new_ns(QEMU_CLOCK_REALTIME, vsb_irq_retry, v);
         return 0;
     default:
