@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "irqmsg.h"
+#include "nvsec_le.h"
 #include "ultracall_abi.h"
 
 _Static_assert(IRQMSG_TAG_SIZE == ULTRACALL_VMTAG_SIZE,
@@ -23,23 +24,6 @@ enum {
 };
 _Static_assert(OFF_RESERVED + 3 == IRQMSG_SIZE, "layout adds up to IRQMSG_SIZE");
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
 static int fields_valid(const char tag[IRQMSG_TAG_SIZE], uint32_t irq,
                         uint32_t level)
 {
@@ -56,12 +40,12 @@ int irqmsg_encode(const struct irqmsg *m, uint8_t *out, size_t out_len)
         return -EINVAL;
     }
     memset(out, 0, IRQMSG_SIZE);
-    put_le(out + OFF_MAGIC, IRQMSG_MAGIC, 4);
-    put_le(out + OFF_VERSION, IRQMSG_VERSION, 2);
-    put_le(out + OFF_LENGTH, IRQMSG_SIZE, 2);
-    put_le(out + OFF_SEQ, m->seq, 8);
+    nvsec_put_le(out + OFF_MAGIC, IRQMSG_MAGIC, 4);
+    nvsec_put_le(out + OFF_VERSION, IRQMSG_VERSION, 2);
+    nvsec_put_le(out + OFF_LENGTH, IRQMSG_SIZE, 2);
+    nvsec_put_le(out + OFF_SEQ, m->seq, 8);
     memcpy(out + OFF_TAG, m->tag, IRQMSG_TAG_SIZE);
-    put_le(out + OFF_IRQ, m->irq, 4);
+    nvsec_put_le(out + OFF_IRQ, m->irq, 4);
     out[OFF_LEVEL] = m->level;
     return IRQMSG_SIZE;
 }
@@ -75,19 +59,19 @@ int irqmsg_decode(const uint8_t *buf, size_t len, struct irqmsg *m)
     if (len != IRQMSG_SIZE) {
         return -EMSGSIZE;
     }
-    if (get_le(buf + OFF_MAGIC, 4) != IRQMSG_MAGIC ||
-        get_le(buf + OFF_VERSION, 2) != IRQMSG_VERSION ||
-        get_le(buf + OFF_LENGTH, 2) != IRQMSG_SIZE ||
+    if (nvsec_get_le(buf + OFF_MAGIC, 4) != IRQMSG_MAGIC ||
+        nvsec_get_le(buf + OFF_VERSION, 2) != IRQMSG_VERSION ||
+        nvsec_get_le(buf + OFF_LENGTH, 2) != IRQMSG_SIZE ||
         buf[OFF_RESERVED] || buf[OFF_RESERVED + 1] || buf[OFF_RESERVED + 2]) {
         return -EPROTO;
     }
     memcpy(tag, buf + OFF_TAG, IRQMSG_TAG_SIZE);
-    irq = (uint32_t)get_le(buf + OFF_IRQ, 4);
+    irq = (uint32_t)nvsec_get_le(buf + OFF_IRQ, 4);
     level = buf[OFF_LEVEL];
     if (!fields_valid(tag, irq, level)) {
         return -EINVAL;
     }
-    m->seq = get_le(buf + OFF_SEQ, 8);
+    m->seq = nvsec_get_le(buf + OFF_SEQ, 8);
     memcpy(m->tag, tag, IRQMSG_TAG_SIZE);
     m->irq = irq;
     m->level = level;

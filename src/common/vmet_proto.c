@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ultracall_abi.h"
+#include "nvsec_le.h"
 #include "vmet_proto.h"
 
 _Static_assert(VMET_TAG_SIZE == ULTRACALL_VMTAG_SIZE,
@@ -49,23 +50,6 @@ _Static_assert(VMET_REPLY_HDR_SIZE + VMET_INFO_SIZE <= VMET_REPLY_MAX &&
                VMET_MAX_VCPUS * VMET_VCPU_SIZE <= VMET_REPLY_MAX,
                "every reply fits VMET_REPLY_MAX");
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
 static int all_zero(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -97,10 +81,10 @@ int vmet_req_encode(const struct vmet_req *r, uint8_t *out, size_t cap)
         return -EINVAL;
     }
     memset(out, 0, VMET_REQ_SIZE);
-    put_le(out + RQ_MAGIC, VMET_REQ_MAGIC, 4);
-    put_le(out + RQ_VERSION, VMET_PROTO_VERSION, 2);
-    put_le(out + RQ_OP, r->op, 2);
-    put_le(out + RQ_KEY, r->key, 8);
+    nvsec_put_le(out + RQ_MAGIC, VMET_REQ_MAGIC, 4);
+    nvsec_put_le(out + RQ_VERSION, VMET_PROTO_VERSION, 2);
+    nvsec_put_le(out + RQ_OP, r->op, 2);
+    nvsec_put_le(out + RQ_KEY, r->key, 8);
     return VMET_REQ_SIZE;
 }
 
@@ -112,13 +96,13 @@ int vmet_req_decode(const uint8_t *buf, size_t len, struct vmet_req *r)
     if (len != VMET_REQ_SIZE) {
         return -EMSGSIZE;
     }
-    if (get_le(buf + RQ_MAGIC, 4) != VMET_REQ_MAGIC ||
-        get_le(buf + RQ_VERSION, 2) != VMET_PROTO_VERSION ||
+    if (nvsec_get_le(buf + RQ_MAGIC, 4) != VMET_REQ_MAGIC ||
+        nvsec_get_le(buf + RQ_VERSION, 2) != VMET_PROTO_VERSION ||
         !all_zero(buf + RQ_RESERVED, VMET_REQ_SIZE - RQ_RESERVED)) {
         return -EPROTO;
     }
-    op = (uint16_t)get_le(buf + RQ_OP, 2);
-    key = get_le(buf + RQ_KEY, 8);
+    op = (uint16_t)nvsec_get_le(buf + RQ_OP, 2);
+    key = nvsec_get_le(buf + RQ_KEY, 8);
     if (!op_known(op) || (op != VMET_OP_GET_VM && key)) {
         return -EINVAL;
     }
@@ -136,15 +120,15 @@ static int info_encode(const struct vmet_info *in, uint8_t *p)
         return -EINVAL;
     }
     memset(p, 0, VMET_INFO_SIZE);
-    put_le(p + IN_RAM_SIZE, in->ram_size, 8);
-    put_le(p + IN_NRANGES, in->nranges, 4);
-    put_le(p + IN_FLAGS, in->flags, 4);
+    nvsec_put_le(p + IN_RAM_SIZE, in->ram_size, 8);
+    nvsec_put_le(p + IN_NRANGES, in->nranges, 4);
+    nvsec_put_le(p + IN_FLAGS, in->flags, 4);
     for (uint32_t i = 0; i < in->nranges; i++) {
         uint8_t *q = p + IN_RANGES + i * IN_RANGE_SIZE;
 
-        put_le(q, in->ranges[i].gpa, 8);
-        put_le(q + 8, in->ranges[i].size, 8);
-        put_le(q + 16, in->ranges[i].file_offset, 8);
+        nvsec_put_le(q, in->ranges[i].gpa, 8);
+        nvsec_put_le(q + 8, in->ranges[i].size, 8);
+        nvsec_put_le(q + 16, in->ranges[i].file_offset, 8);
     }
     strcpy((char *)p + IN_PATH, in->mem_path);
     return 0;
@@ -152,7 +136,7 @@ static int info_encode(const struct vmet_info *in, uint8_t *p)
 
 static int info_decode(const uint8_t *p, struct vmet_info *in)
 {
-    uint32_t n = (uint32_t)get_le(p + IN_NRANGES, 4);
+    uint32_t n = (uint32_t)nvsec_get_le(p + IN_NRANGES, 4);
     const uint8_t *path = p + IN_PATH;
     const uint8_t *nul = memchr(path, '\0', VMET_PATH_SIZE);
 
@@ -163,15 +147,15 @@ static int info_decode(const uint8_t *p, struct vmet_info *in)
         return -EPROTO;
     }
     memset(in, 0, sizeof(*in));
-    in->ram_size = get_le(p + IN_RAM_SIZE, 8);
+    in->ram_size = nvsec_get_le(p + IN_RAM_SIZE, 8);
     in->nranges = n;
-    in->flags = (uint32_t)get_le(p + IN_FLAGS, 4);
+    in->flags = (uint32_t)nvsec_get_le(p + IN_FLAGS, 4);
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *q = p + IN_RANGES + i * IN_RANGE_SIZE;
 
-        in->ranges[i].gpa = get_le(q, 8);
-        in->ranges[i].size = get_le(q + 8, 8);
-        in->ranges[i].file_offset = get_le(q + 16, 8);
+        in->ranges[i].gpa = nvsec_get_le(q, 8);
+        in->ranges[i].size = nvsec_get_le(q + 8, 8);
+        in->ranges[i].file_offset = nvsec_get_le(q + 16, 8);
     }
     memcpy(in->mem_path, path, VMET_PATH_SIZE);
     return 0;
@@ -183,12 +167,12 @@ static int vm_encode(const struct vmet_vm *vm, uint8_t *p)
         return -EINVAL;
     }
     memset(p, 0, VMET_VM_SIZE);
-    put_le(p + VM_KEY, vm->key, 8);
-    put_le(p + VM_GEN, vm->generation, 8);
-    put_le(p + VM_SEQ, vm->seq, 8);
-    put_le(p + VM_IDLE, vm->idle_ns, 8);
-    put_le(p + VM_NVCPUS, vm->nvcpus, 4);
-    put_le(p + VM_FLAGS, vm->flags, 4);
+    nvsec_put_le(p + VM_KEY, vm->key, 8);
+    nvsec_put_le(p + VM_GEN, vm->generation, 8);
+    nvsec_put_le(p + VM_SEQ, vm->seq, 8);
+    nvsec_put_le(p + VM_IDLE, vm->idle_ns, 8);
+    nvsec_put_le(p + VM_NVCPUS, vm->nvcpus, 4);
+    nvsec_put_le(p + VM_FLAGS, vm->flags, 4);
     memcpy(p + VM_TAG, vm->tag, VMET_TAG_SIZE);
     return 0;
 }
@@ -198,16 +182,16 @@ static int vm_decode(const uint8_t *p, struct vmet_vm *vm)
     struct vmet_vm v;
 
     memcpy(v.tag, p + VM_TAG, VMET_TAG_SIZE);
-    v.nvcpus = (uint32_t)get_le(p + VM_NVCPUS, 4);
+    v.nvcpus = (uint32_t)nvsec_get_le(p + VM_NVCPUS, 4);
     if (!tag_ok(v.tag) || v.nvcpus > VMET_MAX_VCPUS ||
         !all_zero(p + VM_RESERVED, VMET_VM_SIZE - VM_RESERVED)) {
         return -EPROTO;
     }
-    v.key = get_le(p + VM_KEY, 8);
-    v.generation = get_le(p + VM_GEN, 8);
-    v.seq = get_le(p + VM_SEQ, 8);
-    v.idle_ns = get_le(p + VM_IDLE, 8);
-    v.flags = (uint32_t)get_le(p + VM_FLAGS, 4);
+    v.key = nvsec_get_le(p + VM_KEY, 8);
+    v.generation = nvsec_get_le(p + VM_GEN, 8);
+    v.seq = nvsec_get_le(p + VM_SEQ, 8);
+    v.idle_ns = nvsec_get_le(p + VM_IDLE, 8);
+    v.flags = (uint32_t)nvsec_get_le(p + VM_FLAGS, 4);
     *vm = v;
     return 0;
 }
@@ -215,16 +199,16 @@ static int vm_decode(const uint8_t *p, struct vmet_vm *vm)
 static void vcpu_encode(const struct vmet_vcpu *c, uint8_t *p)
 {
     memset(p, 0, VMET_VCPU_SIZE);
-    put_le(p + VC_VMCB, c->vmcb, 8);
-    put_le(p + VC_CR3, c->cr3, 8);
-    put_le(p + VC_CR0, c->cr0, 8);
-    put_le(p + VC_CR4, c->cr4, 8);
-    put_le(p + VC_EFER, c->efer, 8);
-    put_le(p + VC_CAPTURES, c->captures, 8);
-    put_le(p + VC_IDLE, c->idle_ns, 8);
-    put_le(p + VC_L0_CPU, c->l0_cpu, 4);
-    put_le(p + VC_NPT, c->npt_levels, 4);
-    put_le(p + VC_FLAGS, c->flags, 4);
+    nvsec_put_le(p + VC_VMCB, c->vmcb, 8);
+    nvsec_put_le(p + VC_CR3, c->cr3, 8);
+    nvsec_put_le(p + VC_CR0, c->cr0, 8);
+    nvsec_put_le(p + VC_CR4, c->cr4, 8);
+    nvsec_put_le(p + VC_EFER, c->efer, 8);
+    nvsec_put_le(p + VC_CAPTURES, c->captures, 8);
+    nvsec_put_le(p + VC_IDLE, c->idle_ns, 8);
+    nvsec_put_le(p + VC_L0_CPU, c->l0_cpu, 4);
+    nvsec_put_le(p + VC_NPT, c->npt_levels, 4);
+    nvsec_put_le(p + VC_FLAGS, c->flags, 4);
 }
 
 static int vcpu_decode(const uint8_t *p, struct vmet_vcpu *c)
@@ -232,16 +216,16 @@ static int vcpu_decode(const uint8_t *p, struct vmet_vcpu *c)
     if (!all_zero(p + VC_RESERVED, VMET_VCPU_SIZE - VC_RESERVED)) {
         return -EPROTO;
     }
-    c->vmcb = get_le(p + VC_VMCB, 8);
-    c->cr3 = get_le(p + VC_CR3, 8);
-    c->cr0 = get_le(p + VC_CR0, 8);
-    c->cr4 = get_le(p + VC_CR4, 8);
-    c->efer = get_le(p + VC_EFER, 8);
-    c->captures = get_le(p + VC_CAPTURES, 8);
-    c->idle_ns = get_le(p + VC_IDLE, 8);
-    c->l0_cpu = (uint32_t)get_le(p + VC_L0_CPU, 4);
-    c->npt_levels = (uint32_t)get_le(p + VC_NPT, 4);
-    c->flags = (uint32_t)get_le(p + VC_FLAGS, 4);
+    c->vmcb = nvsec_get_le(p + VC_VMCB, 8);
+    c->cr3 = nvsec_get_le(p + VC_CR3, 8);
+    c->cr0 = nvsec_get_le(p + VC_CR0, 8);
+    c->cr4 = nvsec_get_le(p + VC_CR4, 8);
+    c->efer = nvsec_get_le(p + VC_EFER, 8);
+    c->captures = nvsec_get_le(p + VC_CAPTURES, 8);
+    c->idle_ns = nvsec_get_le(p + VC_IDLE, 8);
+    c->l0_cpu = (uint32_t)nvsec_get_le(p + VC_L0_CPU, 4);
+    c->npt_levels = (uint32_t)nvsec_get_le(p + VC_NPT, 4);
+    c->flags = (uint32_t)nvsec_get_le(p + VC_FLAGS, 4);
     return 0;
 }
 
@@ -313,12 +297,12 @@ int vmet_reply_encode(const struct vmet_reply *r, uint8_t *out, size_t cap)
         }
     }
     memset(out, 0, VMET_REPLY_HDR_SIZE);
-    put_le(out + RP_MAGIC, VMET_REPLY_MAGIC, 4);
-    put_le(out + RP_VERSION, VMET_PROTO_VERSION, 2);
-    put_le(out + RP_OP, r->op, 2);
-    put_le(out + RP_STATUS, (uint32_t)r->status, 4);
-    put_le(out + RP_COUNT, r->status ? 0 : r->count, 4);
-    put_le(out + RP_BODY_LEN, (uint64_t)body, 4);
+    nvsec_put_le(out + RP_MAGIC, VMET_REPLY_MAGIC, 4);
+    nvsec_put_le(out + RP_VERSION, VMET_PROTO_VERSION, 2);
+    nvsec_put_le(out + RP_OP, r->op, 2);
+    nvsec_put_le(out + RP_STATUS, (uint32_t)r->status, 4);
+    nvsec_put_le(out + RP_COUNT, r->status ? 0 : r->count, 4);
+    nvsec_put_le(out + RP_BODY_LEN, (uint64_t)body, 4);
     return VMET_REPLY_HDR_SIZE + (int)body;
 }
 
@@ -329,10 +313,10 @@ int vmet_reply_frame_len(const uint8_t *buf, size_t len)
     if (len < VMET_REPLY_HDR_SIZE) {
         return -EMSGSIZE;
     }
-    body = (uint32_t)get_le(buf + RP_BODY_LEN, 4);
-    if (get_le(buf + RP_MAGIC, 4) != VMET_REPLY_MAGIC ||
-        get_le(buf + RP_VERSION, 2) != VMET_PROTO_VERSION ||
-        get_le(buf + RP_RESERVED, 4) != 0 ||
+    body = (uint32_t)nvsec_get_le(buf + RP_BODY_LEN, 4);
+    if (nvsec_get_le(buf + RP_MAGIC, 4) != VMET_REPLY_MAGIC ||
+        nvsec_get_le(buf + RP_VERSION, 2) != VMET_PROTO_VERSION ||
+        nvsec_get_le(buf + RP_RESERVED, 4) != 0 ||
         body > VMET_REPLY_MAX - VMET_REPLY_HDR_SIZE) {
         return -EPROTO;
     }
@@ -377,9 +361,9 @@ int vmet_reply_decode(const uint8_t *buf, size_t len, struct vmet_reply *r)
     if ((size_t)frame != len) {
         return -EMSGSIZE;
     }
-    op = (uint16_t)get_le(buf + RP_OP, 2);
-    status = (int32_t)(uint32_t)get_le(buf + RP_STATUS, 4);
-    count = (uint32_t)get_le(buf + RP_COUNT, 4);
+    op = (uint16_t)nvsec_get_le(buf + RP_OP, 2);
+    status = (int32_t)(uint32_t)nvsec_get_le(buf + RP_STATUS, 4);
+    count = (uint32_t)nvsec_get_le(buf + RP_COUNT, 4);
     body = (uint32_t)(len - VMET_REPLY_HDR_SIZE);
     if (status > 0) {
         return -EPROTO;
