@@ -36,7 +36,7 @@ reproduce:
 	@scripts/reproduce
 
 lint: setup
-	@shellcheck -x scripts/setup scripts/build-l0 scripts/build-images scripts/stack scripts/reproduce scripts/reproduce-boot scripts/lib.sh tests/run tests/integration/*.sh .ci/run
+	@shellcheck -x $$(git ls-files | xargs grep -l -s -m1 -E '^(#!(/usr/bin/env bash|/bin/sh|/bin/bash)|# shellcheck shell=)')
 
 clean:
 	rm -rf build tests/unit/build
