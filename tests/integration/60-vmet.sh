@@ -11,7 +11,7 @@
 
 IDS=$NVSEC_BUILD/ids
 SOCK=$NVSEC_RUN/sock/vmet.sock
-RAM=/dev/shm/nvsec-l1.ram
+RAM=/dev/shm/nvsec${NVSEC_RUN//\//-}.l1.ram
 export VMET_SHADOW_LOG=$NVSEC_BUILD/test-logs/vmet-shadow.log
 
 # pid_names: "PID NAME" lines, sorted, from ps-like output (PID in column 1, name last).
@@ -83,4 +83,24 @@ check "mismatching profile: no process listed" test -z "$(pid_names <<<"$out")"
 
 stack_down
 check "L0's RAM file removed after stop" test ! -e "$RAM"
+
+# The one-stage baseline: the same IDS against a user VM that runs directly
+# on L0 (scripts/stack start nonnested --vmet), compared the same way.
+stack_up nonnested --vmet
+NNSOCK=$NVSEC_RUN/sock/vmet-vm0.sock
+NNRAM=/dev/shm/nvsec${NVSEC_RUN//\//-}.vm0.ram
+check "nonnested: L0's RAM file is root-only" test "$(stat -c %a "$NNRAM")" = 600
+check "nonnested: a sleeper started in the VM" test "$(vm_run vm0 spawn-idle 1)" = 1
+for try in 1 2 3; do
+    inside=$(vm_run vm0 'ps -o pid,comm' | grep -v ' ps$' | pid_names | kworker_comm)
+    outside=$("$IDS/vmet-ps" -n -s "$NNSOCK" vm0 | pid_names)
+    [ "$inside" = "$outside" ] && break
+    sleep 2
+done
+check_eq "nonnested: vmet-ps = ps inside the VM (PID and name; try $try)" "$inside" "$outside"
+check "nonnested: the VM's sleep is seen from outside" grep -q ' sleep$' <<<"$outside"
+shadow=$("$IDS/vmet-shell" -n -s "$NNSOCK" vm0 ps -eo pid,comm 2>&1 | pid_names)
+check_eq "nonnested: ps -eo pid,comm through VM Shadow = vmet-ps" "$outside" "$shadow"
+stack_down
+check "nonnested: L0's RAM file removed after stop" test ! -e "$NNRAM"
 finish
