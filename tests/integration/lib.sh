@@ -33,7 +33,12 @@ check_eq() {
 stack_up() {
     trap stack_down EXIT
     STACK_T0=$(date +%s)
-    STACK_OUT=$("$STACK" start "$@") || { fail "start $*: stack did not come up"; exit 1; }
+    local err
+    err=$(mktemp)
+    # stderr is shown as it comes and kept, so the FAIL line can name the cause.
+    STACK_OUT=$("$STACK" start "$@" 2> >(tee "$err" >&2)) ||
+        { sleep 0.2; fail "start $*: stack did not come up: $(grep -v "^\[" "$err" | tail -n 2 | tr "\n" " ")"; rm -f "$err"; exit 1; }
+    rm -f "$err"
     STACK_READY_S=$(( $(date +%s) - STACK_T0 ))
     export STACK_OUT STACK_READY_S
     echo "$STACK_OUT"
