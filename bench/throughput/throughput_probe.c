@@ -5,6 +5,9 @@
  *
  * The user VM's tty is put in raw mode first, so the file's bytes cross the
  * console unchanged. Output: CSV rows "config,file_bytes,run,seconds,kib_per_s".
+ * With --irq-csv FILE it also appends "config,file_bytes,run,com1_irqs,seconds"
+ * rows there: the user VM's COM1 interrupts during each run, read from its
+ * /proc/interrupts on the same console just before and after the run.
  */
 #define _GNU_SOURCE
 #include "../common/session.h"
@@ -23,7 +26,7 @@ static void usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s --config NAME --file PATH-IN-VM --bytes N --sha256 HEX --password-file F\n"
-            "          [--runs N] [--first-run K] [--timeout-s S] -- CLIENT-COMMAND...\n"
+            "          [--runs N] [--first-run K] [--timeout-s S] [--irq-csv FILE] -- CLIENT-COMMAND...\n"
             "Prints 'config,file_bytes,run,seconds,kib_per_s' rows; exits 1 if a transfer\n"
             "is not byte-exact or does not finish in time.\n",
             prog);
@@ -58,6 +61,40 @@ static void sha256_hex(const uint8_t *data, size_t len, char hex[2 * SHA256_DIGE
     for (i = 0; i < SHA256_DIGEST_SIZE; i++) {
         sprintf(hex + 2 * i, "%02x", digest[i]);
     }
+}
+
+/*
+ * The VM's COM1 (IRQ 4) interrupt count. The tty is raw and does not echo;
+ * printf's %s still splits the marker from anything typed.
+ */
+static int read_com1_irqs(struct session *s, unsigned long long *count)
+{
+    static const char cmd[] =
+        "awk '$1 == \"4:\" { printf \"NVSEC%sIRQ%s\\n\", \"X\", $2 }' /proc/interrupts\r";
+    uint8_t digits[32];
+    size_t n = 0;
+    char *end;
+    int r;
+
+    r = session_send(s, cmd, strlen(cmd));
+    if (r == 0) {
+        r = session_expect(s, "NVSECXIRQ", CMD_TIMEOUT_MS, NULL, 0, NULL);
+    }
+    if (r == 0) {
+        r = session_expect(s, "\n", CMD_TIMEOUT_MS, digits, sizeof(digits) - 1, &n);
+    }
+    if (r < 0) {
+        fprintf(stderr, "throughput-probe: reading /proc/interrupts: %s\n", strerror(-r));
+        return r;
+    }
+    digits[n] = '\0';
+    errno = 0;
+    *count = strtoull((char *)digits, &end, 10);
+    if (errno || end == (char *)digits || (*end != '\0' && *end != '\r')) {
+        fprintf(stderr, "throughput-probe: no IRQ 4 count in /proc/interrupts\n");
+        return -EBADMSG;
+    }
+    return 0;
 }
 
 /* One timed transfer; returns 0 and the seconds, or a negative errno. */
@@ -108,9 +145,12 @@ int main(int argc, char **argv)
         { "first-run", required_argument, NULL, 'k' },
         { "timeout-s", required_argument, NULL, 't' },
         { "password-file", required_argument, NULL, 'p' },
+        { "irq-csv", required_argument, NULL, 'i' },
         { NULL, 0, NULL, 0 },
     };
     const char *config = NULL, *file = NULL, *sha = NULL, *pwfile = NULL;
+    const char *irq_path = NULL;
+    FILE *irq_csv = NULL;
     long bytes = -1;
     int runs = 10, first = 0, timeout_s = 600, opt, i, rc = 1;
     char password[256];
@@ -127,6 +167,7 @@ int main(int argc, char **argv)
         case 'k': first = atoi(optarg); break;
         case 't': timeout_s = atoi(optarg); break;
         case 'p': pwfile = optarg; break;
+        case 'i': irq_path = optarg; break;
         default: usage(argv[0]);
         }
     }
@@ -135,6 +176,10 @@ int main(int argc, char **argv)
         usage(argv[0]);
     }
     if (read_line_file(pwfile, password, sizeof(password)) < 0) {
+        return 1;
+    }
+    if (irq_path && !(irq_csv = fopen(irq_path, "a"))) {
+        fprintf(stderr, "throughput-probe: %s: %s\n", irq_path, strerror(errno));
         return 1;
     }
     buf = malloc((size_t)bytes + 1);
@@ -151,11 +196,22 @@ int main(int argc, char **argv)
         goto out;
     }
     for (i = 0; i < runs; i++) {
+        unsigned long long irq0 = 0, irq1 = 0;
         double sec;
 
+        if (irq_csv && read_com1_irqs(&s, &irq0) < 0) {
+            goto out;
+        }
         if (transfer_once(&s, file, (size_t)bytes, sha, timeout_s * 1000, buf,
                           (size_t)bytes + 1, &sec) < 0) {
             goto out;
+        }
+        if (irq_csv) {
+            if (read_com1_irqs(&s, &irq1) < 0) {
+                goto out;
+            }
+            fprintf(irq_csv, "%s,%ld,%d,%llu,%.6f\n", config, bytes, first + i, irq1 - irq0, sec);
+            fflush(irq_csv);
         }
         printf("%s,%ld,%d,%.6f,%.3f\n", config, bytes, first + i, sec,
                (double)bytes / 1024.0 / sec);
@@ -166,5 +222,8 @@ out:
     session_run(&s, "stty sane", CMD_TIMEOUT_MS);
     session_close(&s);
     free(buf);
+    if (irq_csv) {
+        fclose(irq_csv);
+    }
     return rc;
 }
