@@ -56,8 +56,9 @@
  *     state is restored as) followed by a sealed blob. RAX = 0, or: -EINVAL
  *     truncated or malformed blob, -EBADMSG failed authentication, -EACCES
  *     the blob is bound to another VM, -ESTALE replayed (sequence number not
- *     newer than one this L0 has sealed or restored for the VM), -EBUSY the VM
- *     runs here with a device that was not restored. On any error the shadow
+ *     newer than one this L0 has sealed or restored for the VM), -EBUSY a
+ *     device holds the tag here already (checked last, so each refusal above
+ *     can be shown against a running VM). On any error the shadow
  *     devices of this L0 are unchanged. On success the state waits under the
  *     tag, its console socket open, until the user VM registers the tag by
  *     VMTAG_SET; the device is then bound to the VM's nested CR3.

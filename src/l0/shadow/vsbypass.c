@@ -44,6 +44,7 @@
 #include "shadow/shadow_uart_port.h"
 #include "shadow/vsbypass_hooks.h"
 #include "shadow/vsbypass_int.h"
+#include "seal/usshadow.h"
 
 #define VSB_DEFAULT_POOL        4
 #define VSB_DEFAULT_MAX_VMS     64
@@ -249,6 +250,68 @@ static VsbDevice *vsb_bind(VsbState *v, uint64_t ncr3)
     }
 }
 
+/* --- for USShadow (seal/usshadow.c) ---------------------------------------- */
+
+VsbState *vsbypass_instance(void)
+{
+    return qatomic_read(&vsb_global);
+}
+
+VsbDevice *vsbypass_device_new(VsbState *v, Error **errp)
+{
+    return vsb_device_new(v, errp);
+}
+
+void vsbypass_device_retire(VsbState *v, VsbDevice *d)
+{
+    vsb_device_retire(v, d);
+}
+
+/*
+ * VMTAG_SET for a tag whose state was restored here (USShadow): the VM that
+ * registers the tag gets the restored device at its nested CR3. A device
+ * its COM1 accesses bound before it registered is released, and the output
+ * it took meanwhile goes after the restored undelivered bytes, in order.
+ * Returns 0, 1 if no restored state waits under tag, or -errno. BQL held.
+ */
+static int vsb_vmtag_adopt(VsbState *v, uint64_t ncr3, const char *tag)
+{
+    VsbDevice *r = v->uss ? usshadow_find_restored(v, tag) : NULL;
+    VsbDevice *old = NULL;
+    void *replaced;
+    int rc;
+
+    if (!r) {
+        return 1;
+    }
+    qemu_mutex_lock(&v->lock);
+    rc = vsbypass_table_adopt(&v->table, ncr3, tag, r, get_clock(), &replaced);
+    if (rc == 0) {
+        r->ncr3 = ncr3;
+        old = replaced;
+    }
+    qemu_mutex_unlock(&v->lock);
+    if (rc < 0) {
+        nvsec_log("usshadow", "tag %s from ncr3 %#" PRIx64 " cannot take its "
+                  "restored device: %s", tag, ncr3, strerror(-rc));
+        return rc;
+    }
+    usshadow_forget_restored(v, r);
+    if (old) {
+        const uint8_t *p;
+        size_t n;
+
+        while ((n = vsbypass_ring_peek(&old->ring, &p)) > 0) {
+            vsbypass_ring_push(&r->ring, p, n);
+            vsbypass_ring_consume(&old->ring, n);
+        }
+        vsb_device_retire(v, old);
+    }
+    nvsec_log("usshadow", "tag %s: restored device bound to ncr3 %#" PRIx64, tag, ncr3);
+    vsbypass_irq_send(r, r->irq_level);
+    return 0;
+}
+
 /* --- hooks ----------------------------------------------------------------- */
 
 bool vsbypass_io_claim(CPUX86State *env, uint32_t port, uint32_t param)
@@ -314,6 +377,11 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
     }
     bql = vsb_bql_lock();
     d = vsb_bind(v, env->nested_cr3);
+    if (d && unlikely(d->frozen)) {
+        /* Saved for a migration, yet running here: the move failed. */
+        d->frozen = false;
+        vsbypass_console_open(d);
+    }
     for (unsigned i = 0; i < size; i++) {
         uint32_t byte = SHADOW_UART_FLOAT;
 
@@ -415,6 +483,11 @@ int vsbypass_vmtag_set(CPUX86State *env, const char *tag)
         return -EOPNOTSUPP;
     }
     bql = vsb_bql_lock();
+    rc = vsb_vmtag_adopt(v, ncr3, tag);
+    if (rc <= 0) {
+        vsb_bql_unlock(bql);
+        return rc;
+    }
     d = vsb_bind(v, ncr3);
     if (!d) {
         vsb_bql_unlock(bql);
@@ -456,6 +529,8 @@ static void vsb_machine_done(Notifier *n, void *data)
 
     /* Machine-init-done notifiers run in the main thread with the BQL. */
     vsb_pool_refill(v);
+    /* Every -object exists now, the sealing key's secret included. */
+    usshadow_init(v);
 }
 
 /*
@@ -559,6 +634,7 @@ static void vsb_complete(UserCreatable *uc, Error **errp)
         vsbypass_table_destroy(&v->table);
         return;
     }
+
     qemu_mutex_init(&v->lock);
     v->reset_bh = qemu_bh_new(vsb_reset_bh, v);
     /* Devices are made once the machine exists (they hang off /machine). */

@@ -313,6 +313,12 @@ static Chardev *vsb_socket_new(const char *id, const char *path, Error **errp)
     return chr;
 }
 
+void vsbypass_console_freeze(VsbDevice *d)
+{
+    vsb_console_close(d);
+    d->frozen = true;
+}
+
 int vsbypass_console_open(VsbDevice *d)
 {
     g_autofree char *path = NULL;

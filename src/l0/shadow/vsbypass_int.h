@@ -62,6 +62,8 @@ typedef struct VsbDevice {
     char tag[ULTRACALL_VMTAG_SIZE];
     int irq_level;               /* the UART's line now */
     int irq_sent;                /* last level sent to L1, -1 if none */
+    uint64_t seal_seq;           /* USShadow: sequence of the last seal or restore */
+    bool frozen;                 /* USShadow: console closed by a save (see vsbypass_console_freeze) */
 } VsbDevice;
 
 struct VsbState {
@@ -93,13 +95,26 @@ struct VsbState {
     unsigned next_serial_no;
     Notifier machine_done;
     QEMUBH *reset_bh;
+    struct UsshadowState *uss;   /* USShadow state (seal/usshadow.c); NULL: off */
 };
+
+/* vsbypass.c, for USShadow (seal/usshadow.c); BQL held */
+VsbState *vsbypass_instance(void);
+VsbDevice *vsbypass_device_new(VsbState *v, Error **errp);
+/* Release a device no binding holds any more (its line low, freed, pool refilled). */
+void vsbypass_device_retire(VsbState *v, VsbDevice *d);
 
 /* vsbypass_console.c */
 int vsbypass_console_init(VsbDevice *d, Error **errp);
 void vsbypass_console_fini(VsbDevice *d);
 /* (Re)open the console socket of a bound device at its current name. */
 int vsbypass_console_open(VsbDevice *d);
+/*
+ * USShadow save: close the console after a last drain to its client, so no
+ * input is taken and no output sent while the state travels. The VM's next
+ * COM1 access (a migration that failed: the VM runs on here) reopens it.
+ */
+void vsbypass_console_freeze(VsbDevice *d);
 
 /* vsbypass_irq.c */
 int vsbypass_irq_init(VsbState *v, Error **errp);
