@@ -34,6 +34,15 @@ for name in unknown_op_0x77 unknown_op_0 unknown_op_0xffff vmtag_set_from_l1 siz
 done
 check "from L1: the suite ran to its end" grep -q '^badargs: 0 failed' <<<"$out"
 
+# The suite's successful save froze vm0's console (its state could be on its
+# way to another host); it comes back once L0 sees vm0 run on here.
+for ((i = 0; i < 60; i++)); do
+    [ -S "$NVSEC_RUN/vsb/vm0.sock" ] && break
+    sleep 0.5
+done
+check "vm0's console comes back after a save without a migration" test -S "$NVSEC_RUN/vsb/vm0.sock"
+check "L0 says why" grep -q 'vm0: the VM runs on here after its state was saved' "$NVSEC_RUN/logs/l0-l1.log"
+
 l2=$(vm_run vm0 '/bin/nvsec-shadowop vm0; echo "status=$?"')
 for op in 2 3 4 5; do
     check "from L2: shadow op $op refused with EPERM" grep -q "^op $op: -1\$" <<<"$(tr -d '\r' <<<"$l2")"

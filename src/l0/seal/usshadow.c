@@ -248,8 +248,13 @@ static long uss_seal_device(UsshadowState *u, VsbDevice *d, uint8_t *out, size_t
         error_free(err);
         return -EIO;
     }
-    /* Above every number this L0 has used or seen for the VM (replay guard). */
+    /*
+     * Above every number this L0 has used or seen for the VM (replay guard),
+     * and not below the wall clock in ns: a later instance of a VM of the
+     * same name outranks every blob of an earlier one, on any host.
+     */
     seq = MAX(d->seal_seq, usshadow_replay_last(&u->replay, d->tag)) + 1;
+    seq = MAX(seq, (uint64_t)g_get_real_time() * 1000);
     n = usshadow_seal(&u->key, u->mode, d->tag, seq, nonce, pt, (size_t)n, out, cap);
     memset(pt, 0, pt_cap);
     if (n < 0) {

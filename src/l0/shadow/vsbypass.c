@@ -267,6 +267,22 @@ void vsbypass_device_retire(VsbState *v, VsbDevice *d)
     vsb_device_retire(v, d);
 }
 
+bool vsbypass_device_ran_since(VsbState *v, VsbDevice *d, int64_t since_ns)
+{
+    bool ran = false;
+
+    /* By device, not by d->ncr3: a binding follows its VM to new NPT roots. */
+    qemu_mutex_lock(&v->lock);
+    for (size_t i = 0; i < v->table.nb; i++) {
+        if (v->table.b[i]->dev == d) {
+            ran = v->table.b[i]->last_run_ns > since_ns;
+            break;
+        }
+    }
+    qemu_mutex_unlock(&v->lock);
+    return ran;
+}
+
 /*
  * VMTAG_SET for a tag whose state was restored here (USShadow): the VM that
  * registers the tag gets the restored device at its nested CR3. A device
@@ -379,8 +395,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
     d = vsb_bind(v, env->nested_cr3);
     if (d && unlikely(d->frozen)) {
         /* Saved for a migration, yet running here: the move failed. */
-        d->frozen = false;
-        vsbypass_console_open(d);
+        vsbypass_console_thaw(d);
     }
     for (unsigned i = 0; i < size; i++) {
         uint32_t byte = SHADOW_UART_FLOAT;

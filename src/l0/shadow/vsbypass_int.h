@@ -64,6 +64,8 @@ typedef struct VsbDevice {
     int irq_sent;                /* last level sent to L1, -1 if none */
     uint64_t seal_seq;           /* USShadow: sequence of the last seal or restore */
     bool frozen;                 /* USShadow: console closed by a save (see vsbypass_console_freeze) */
+    int64_t frozen_ns;           /*   since (get_clock()) */
+    QEMUTimer *thaw_timer;       /*   checks whether the VM still runs here */
 } VsbDevice;
 
 struct VsbState {
@@ -101,6 +103,8 @@ struct VsbState {
 /* vsbypass.c, for USShadow (seal/usshadow.c); BQL held */
 VsbState *vsbypass_instance(void);
 VsbDevice *vsbypass_device_new(VsbState *v, Error **errp);
+/* True if d is bound and its VM entered the guest (VMRUN) after since_ns (get_clock()). */
+bool vsbypass_device_ran_since(VsbState *v, VsbDevice *d, int64_t since_ns);
 /* Release a device no binding holds any more (its line low, freed, pool refilled). */
 void vsbypass_device_retire(VsbState *v, VsbDevice *d);
 
@@ -111,10 +115,14 @@ void vsbypass_console_fini(VsbDevice *d);
 int vsbypass_console_open(VsbDevice *d);
 /*
  * USShadow save: close the console after a last drain to its client, so no
- * input is taken and no output sent while the state travels. The VM's next
- * COM1 access (a migration that failed: the VM runs on here) reopens it.
+ * input is taken and no output sent while the state travels. A VM that runs
+ * on here after all (the migration failed, or a save without a migration)
+ * gets it back: at its next COM1 access, or when a periodic check finds it
+ * entered the guest since the save (vsbypass_device_ran_since).
  */
 void vsbypass_console_freeze(VsbDevice *d);
+/* Reopen a frozen console (BQL held); no-op if not frozen. */
+void vsbypass_console_thaw(VsbDevice *d);
 
 /* vsbypass_irq.c */
 int vsbypass_irq_init(VsbState *v, Error **errp);
