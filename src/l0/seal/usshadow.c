@@ -125,8 +125,12 @@ static VsbDevice *uss_bound_device(VsbState *v, const char *tag)
 
 /* --- the device's state as bytes --------------------------------------------- */
 
-/* QEMU's VMState of the UART, as migration would send it. */
-static int uss_vmstate_save(VsbDevice *d, QIOChannelBuffer **bufp)
+/*
+ * QEMU's VMState of the UART, as migration would send it, into *out (g_free
+ * it). Copied out before the QEMUFile is closed: closing the buffer channel
+ * frees its data.
+ */
+static int uss_vmstate_save(VsbDevice *d, uint8_t **out, size_t *len)
 {
     QIOChannelBuffer *buf = qio_channel_buffer_new(4096);
     QEMUFile *f = qemu_file_new_output(QIO_CHANNEL(buf));
@@ -136,13 +140,16 @@ static int uss_vmstate_save(VsbDevice *d, QIOChannelBuffer **bufp)
     if (rc == 0) {
         rc = qemu_file_get_error(f);
     }
-    qemu_fclose(f);
-    if (rc < 0) {
-        object_unref(OBJECT(buf));
-        return rc;
+    if (rc == 0 && buf->usage == 0) {
+        rc = -EIO;
     }
-    *bufp = buf;
-    return 0;
+    if (rc == 0) {
+        *out = g_memdup2(buf->data, buf->usage);
+        *len = buf->usage;
+    }
+    qemu_fclose(f);
+    object_unref(OBJECT(buf));
+    return rc;
 }
 
 static int uss_vmstate_load(VsbDevice *d, const uint8_t *data, size_t len)
@@ -218,8 +225,8 @@ int usshadow_query(struct ultracall_shadow_entry *out, size_t max)
 /* Seal d's state into out; BQL held. Returns the blob length or -errno. */
 static long uss_seal_device(UsshadowState *u, VsbDevice *d, uint8_t *out, size_t cap)
 {
-    QIOChannelBuffer *vm = NULL;
-    g_autofree uint8_t *ring = NULL, *pt = NULL;
+    g_autofree uint8_t *vm = NULL, *ring = NULL, *pt = NULL;
+    size_t vm_len = 0;
     struct usshadow_state_view view;
     uint8_t nonce[USSHADOW_NONCE_SIZE];
     Error *err = NULL;
@@ -228,18 +235,16 @@ static long uss_seal_device(UsshadowState *u, VsbDevice *d, uint8_t *out, size_t
     long n;
     int rc;
 
-    rc = uss_vmstate_save(d, &vm);
+    rc = uss_vmstate_save(d, &vm, &vm_len);
     if (rc < 0) {
         nvsec_log("usshadow", "tag %s: VMState save failed: %s", d->tag, strerror(-rc));
         return -EIO;
     }
     ring = uss_ring_copy(&d->ring, &ring_len);
-    view = (struct usshadow_state_view){ vm->data, vm->usage, ring, ring_len,
-                                         d->ring.dropped };
-    pt_cap = usshadow_state_size(vm->usage, ring_len);
+    view = (struct usshadow_state_view){ vm, vm_len, ring, ring_len, d->ring.dropped };
+    pt_cap = usshadow_state_size(vm_len, ring_len);
     pt = g_malloc(pt_cap);
     n = usshadow_state_encode(&view, pt, pt_cap);
-    object_unref(OBJECT(vm));
     if (n < 0) {
         return n;
     }

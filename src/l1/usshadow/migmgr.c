@@ -132,11 +132,17 @@ static int qmp_open(const char *path)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     static char reply[QMP_REPLY_MAX];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0), tries;
 
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        qmp_read_reply(fd, reply, sizeof(reply)) < 0 ||           /* greeting */
+    /* QEMU may still be starting (the manager starts with it): wait up to 60 s. */
+    for (tries = 0; fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0; tries++) {
+        if (tries == 600) {
+            die("cannot connect to QMP");
+        }
+        nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+    }
+    if (fd < 0 || qmp_read_reply(fd, reply, sizeof(reply)) < 0 ||   /* greeting */
         qmp_cmd(fd, "{\"execute\":\"qmp_capabilities\"}\n", reply) < 0) {
         die("cannot open QMP");
     }
