@@ -10,12 +10,14 @@
  *       brings (SHADOW_RESTORE), lets the VM run (QMP "cont") and answers
  *       with the restore's result.
  *   nvsec-migmgr source --qmp SOCK --tag TAG --to HOST:MIGPORT --peer HOST:PORT
- *                      [--no-shadow]
+ *                      [--no-shadow] [--dump FILE]
  *       on the source L1: QMP "migrate" to tcp:HOST:MIGPORT; once QEMU reports
  *       it completed (the VM is stopped here), SHADOW_SAVE of TAG's state,
  *       send it to the destination manager, wait for its answer, then
  *       SHADOW_RELEASE here. --no-shadow carries no state (the vsbypass
- *       configuration: the console stays behind).
+ *       configuration: the console stays behind). --dump writes the buffer
+ *       the save returned to FILE: what any L1 administrator can keep (the
+ *       attack demo, attacks/migration-snoop, looks there).
  *
  * Output (source): one line
  *   "migmgr: ok total_ms=T qemu_downtime_ms=D save_us=S restore_us=R shadow_ms=X bytes=N"
@@ -254,8 +256,17 @@ static int cmd_dest(const char *qmp_path, int port)
 
 /* --- source ---------------------------------------------------------------- */
 
+static void dump_buffer(const char *path, const uint8_t *buf, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f || fwrite(buf, 1, n, f) != n || fclose(f) != 0) {
+        printf("migmgr: warning cannot write %s\n", path);
+    }
+}
+
 static int cmd_source(const char *qmp_path, const char *tag, const char *to,
-                      const char *peer, int shadow)
+                      const char *peer, int shadow, const char *dump)
 {
     static char reply[QMP_REPLY_MAX];
     char cmd[512], field[ULTRACALL_VMTAG_SIZE] = { 0 };
@@ -304,6 +315,9 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
         }
     }
     t_save1 = now_s();
+    if (dump) {
+        dump_buffer(dump, buf, (size_t)n);
+    }
     memcpy(hdr, "USS1", 4);
     memcpy(hdr + 4, field, ULTRACALL_VMTAG_SIZE);
     nvsec_put_le(hdr + 4 + ULTRACALL_VMTAG_SIZE, (uint64_t)n, 4);
@@ -333,13 +347,13 @@ static int usage(void)
 {
     fprintf(stderr, "usage: nvsec-migmgr dest --qmp SOCK --listen PORT\n"
                     "       nvsec-migmgr source --qmp SOCK --tag TAG --to HOST:PORT "
-                    "--peer HOST:PORT [--no-shadow]\n");
+                    "--peer HOST:PORT [--no-shadow] [--dump FILE]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *qmp = NULL, *tag = NULL, *to = NULL, *peer = NULL;
+    const char *qmp = NULL, *tag = NULL, *to = NULL, *peer = NULL, *dump = NULL;
     int port = 0, shadow = 1;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -364,6 +378,8 @@ int main(int argc, char **argv)
             to = v;
         } else if (!strcmp(o, "--peer")) {
             peer = v;
+        } else if (!strcmp(o, "--dump")) {
+            dump = v;
         } else if (!strcmp(o, "--listen")) {
             port = atoi(v);
         } else {
@@ -375,7 +391,7 @@ int main(int argc, char **argv)
         return cmd_dest(qmp, port);
     }
     if (!strcmp(argv[1], "source") && qmp && tag && to && peer) {
-        return cmd_source(qmp, tag, to, peer, shadow);
+        return cmd_source(qmp, tag, to, peer, shadow, dump);
     }
     return usage();
 }
