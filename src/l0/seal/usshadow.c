@@ -105,6 +105,11 @@ VsbDevice *usshadow_find_restored(VsbState *v, const char *tag)
     return NULL;
 }
 
+bool usshadow_waiting(VsbState *v)
+{
+    return v->uss && v->uss->restored->len > 0;
+}
+
 void usshadow_forget_restored(VsbState *v, VsbDevice *d)
 {
     g_ptr_array_remove(v->uss->restored, d);
@@ -276,6 +281,7 @@ long usshadow_save(const char *tag, uint8_t *out, size_t cap)
 {
     VsbState *v = vsbypass_instance();
     VsbDevice *d;
+    int64_t t0 = get_clock(), t_locked;
     bool bql;
     long n;
 
@@ -283,6 +289,7 @@ long usshadow_save(const char *tag, uint8_t *out, size_t cap)
         return -ENODEV;
     }
     bql = uss_bql_lock();
+    t_locked = get_clock();
     d = uss_bound_device(v, tag);
     if (!d) {
         uss_bql_unlock(bql);
@@ -300,8 +307,9 @@ long usshadow_save(const char *tag, uint8_t *out, size_t cap)
         vsbypass_console_open(d);       /* not moved: the console stays here */
         nvsec_log("usshadow", "save %s refused: %s", tag, strerror((int)-n));
     } else {
-        nvsec_log("usshadow", "saved %s: %ld bytes sealed, seq %" PRIu64,
-                  tag, n, d->seal_seq);
+        nvsec_log("usshadow", "saved %s: %ld bytes sealed, seq %" PRIu64 ", %"
+                  PRId64 " us in L0, of which %" PRId64 " us waiting for the BQL",
+                  tag, n, d->seal_seq, (get_clock() - t0) / 1000, (t_locked - t0) / 1000);
     }
     uss_bql_unlock(bql);
     return n;
@@ -371,6 +379,7 @@ static int uss_restore_locked(VsbState *v, const char *tag, const uint8_t *blob,
 int usshadow_restore(const char *tag, const uint8_t *blob, size_t len)
 {
     VsbState *v = vsbypass_instance();
+    int64_t t0 = get_clock(), t_locked;
     bool bql;
     int rc;
 
@@ -378,8 +387,14 @@ int usshadow_restore(const char *tag, const uint8_t *blob, size_t len)
         return -ENODEV;
     }
     bql = uss_bql_lock();
+    t_locked = get_clock();
     rc = uss_restore_locked(v, tag, blob, len);
     uss_bql_unlock(bql);
+    if (rc == 0) {
+        nvsec_log("usshadow", "restore %.*s took %" PRId64 " us in L0, of which %"
+                  PRId64 " us waiting for the BQL", ULTRACALL_VMTAG_MAX, tag,
+                  (get_clock() - t0) / 1000, (t_locked - t0) / 1000);
+    }
     if (rc < 0) {
         nvsec_log("usshadow", "restore %.*s refused: %s", ULTRACALL_VMTAG_MAX, tag,
                   strerror(-rc));

@@ -250,6 +250,41 @@ static VsbDevice *vsb_bind(VsbState *v, uint64_t ncr3)
     }
 }
 
+/*
+ * USShadow: a VM that resumes on this L0 after a migration may touch COM1
+ * before it re-registers its tag (nvsec-vmtag --keep, every 100 ms), so its
+ * first accesses land on a provisional device. Its register writes there
+ * (IER, LCR, ...; data bytes go to the ring, which is moved over) are noted
+ * and replayed on the restored device when the VM claims it, so the UART is
+ * programmed as the VM's driver believes. Only while restored state waits.
+ */
+static void vsb_wlog_note(VsbState *v, VsbDevice *d, int reg, uint8_t val)
+{
+    bool data = reg == 0 && !(d->uart->lcr & 0x80);     /* THR, not DLL */
+
+    if (d->tag[0] || data || !v->uss || !usshadow_waiting(v)) {
+        return;
+    }
+    if (d->wlog_len == VSB_WLOG_MAX) {
+        d->wlog_overflow = true;
+        return;
+    }
+    d->wlog[d->wlog_len][0] = (uint8_t)reg;
+    d->wlog[d->wlog_len][1] = val;
+    d->wlog_len++;
+}
+
+static void vsb_wlog_replay(VsbDevice *from, VsbDevice *to)
+{
+    if (from->wlog_overflow) {
+        nvsec_log("usshadow", "more than %d register writes before the tag: "
+                  "only the first are replayed", VSB_WLOG_MAX);
+    }
+    for (unsigned i = 0; i < from->wlog_len; i++) {
+        serial_io_ops.write(to->uart, from->wlog[i][0], from->wlog[i][1], 1);
+    }
+}
+
 /* --- for USShadow (seal/usshadow.c) ---------------------------------------- */
 
 VsbState *vsbypass_instance(void)
@@ -321,9 +356,13 @@ static int vsb_vmtag_adopt(VsbState *v, uint64_t ncr3, const char *tag)
             vsbypass_ring_push(&r->ring, p, n);
             vsbypass_ring_consume(&old->ring, n);
         }
+        vsb_wlog_replay(old, r);
+        nvsec_log("usshadow", "tag %s: %u register writes made before the tag "
+                  "replayed", tag, old->wlog_len);
         vsb_device_retire(v, old);
     }
     nvsec_log("usshadow", "tag %s: restored device bound to ncr3 %#" PRIx64, tag, ncr3);
+    vsbypass_console_drain_now(r);
     vsbypass_irq_send(r, r->irq_level);
     return 0;
 }
@@ -402,6 +441,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
 
         if (d && regs[i] >= 0) {
             if (write) {
+                vsb_wlog_note(v, d, regs[i], (*val >> (8 * i)) & 0xff);
                 serial_io_ops.write(d->uart, regs[i], (*val >> (8 * i)) & 0xff, 1);
             } else {
                 byte = serial_io_ops.read(d->uart, regs[i], 1) & 0xff;

@@ -316,6 +316,11 @@ static Chardev *vsb_socket_new(const char *id, const char *path, Error **errp)
 /* How often a frozen console checks whether its VM still runs here. */
 #define VSB_THAW_CHECK_NS (500 * SCALE_MS)
 
+void vsbypass_console_drain_now(VsbDevice *d)
+{
+    vsb_console_drain(d);
+}
+
 void vsbypass_console_thaw(VsbDevice *d)
 {
     if (!d->frozen) {

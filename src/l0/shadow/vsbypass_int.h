@@ -40,6 +40,8 @@ typedef struct VsbIrqPending {
     uint8_t level;
 } VsbIrqPending;
 
+#define VSB_WLOG_MAX 64
+
 /* One shadow 16550 and its console; bound to at most one user VM. */
 typedef struct VsbDevice {
     VsbState *vsb;
@@ -66,6 +68,14 @@ typedef struct VsbDevice {
     bool frozen;                 /* USShadow: console closed by a save (see vsbypass_console_freeze) */
     int64_t frozen_ns;           /*   since (get_clock()) */
     QEMUTimer *thaw_timer;       /*   checks whether the VM still runs here */
+    /*
+     * USShadow: register writes (other than data bytes) made to this device
+     * while it was untagged and restored state waited on this L0: replayed
+     * on the restored device if this VM turns out to own it (vsbypass.c).
+     */
+    uint8_t wlog[VSB_WLOG_MAX][2];
+    unsigned wlog_len;
+    bool wlog_overflow;
 } VsbDevice;
 
 struct VsbState {
@@ -121,6 +131,8 @@ int vsbypass_console_open(VsbDevice *d);
  * entered the guest since the save (vsbypass_device_ran_since).
  */
 void vsbypass_console_freeze(VsbDevice *d);
+/* Send what the ring holds to an attached client now (bytes put there directly). */
+void vsbypass_console_drain_now(VsbDevice *d);
 /* Reopen a frozen console (BQL held); no-op if not frozen. */
 void vsbypass_console_thaw(VsbDevice *d);
 

@@ -102,16 +102,10 @@ static int uc_buf_read(CPUX86State *env, uint64_t va, uint64_t size, uint8_t *ds
     return n < 0 ? n : 0;
 }
 
-/*
- * Write len bytes to the caller's buffer of size bytes (len <= size): the
- * whole buffer must be writable user RAM, so a refusal writes nothing.
- */
-static int uc_buf_write(CPUX86State *env, uint64_t va, uint64_t size,
-                        const uint8_t *src, uint64_t len)
+/* Write len bytes into n mapped segments (len <= their total). 0 or -EFAULT. */
+static int uc_segs_write(CPUX86State *env, const struct ultracall_seg *segs, int n,
+                         const uint8_t *src, uint64_t len)
 {
-    g_autofree struct ultracall_seg *segs = g_new(struct ultracall_seg, UC_MAX_SEGS);
-    int n = uc_buf_map(env, va, size, true, segs);
-
     for (int i = 0; i < n && len > 0; i++) {
         uint64_t chunk = MIN(segs[i].len, len);
 
@@ -122,7 +116,20 @@ static int uc_buf_write(CPUX86State *env, uint64_t va, uint64_t size,
         src += chunk;
         len -= chunk;
     }
-    return n < 0 ? n : 0;
+    return 0;
+}
+
+/*
+ * Write len bytes to the caller's buffer of size bytes (len <= size): the
+ * whole buffer must be writable user RAM, so a refusal writes nothing.
+ */
+static int uc_buf_write(CPUX86State *env, uint64_t va, uint64_t size,
+                        const uint8_t *src, uint64_t len)
+{
+    g_autofree struct ultracall_seg *segs = g_new(struct ultracall_seg, UC_MAX_SEGS);
+    int n = uc_buf_map(env, va, size, true, segs);
+
+    return n < 0 ? n : uc_segs_write(env, segs, n, src, len);
 }
 
 /* A tag field at the start of the caller's buffer, checked. */
@@ -156,26 +163,29 @@ static int64_t uc_shadow_save(CPUX86State *env, const struct ultracall_req *req)
 {
     char tag[ULTRACALL_VMTAG_SIZE];
     g_autofree uint8_t *blob = NULL;
-    struct ultracall_seg *probe;
+    g_autofree struct ultracall_seg *segs = NULL;
     long n;
-    int rc = uc_read_tag(env, req, tag);
+    int nsegs, rc = uc_read_tag(env, req, tag);
 
     if (rc < 0) {
         return rc;
     }
-    /* Check the whole buffer is writable before the device is frozen. */
-    probe = g_new(struct ultracall_seg, UC_MAX_SEGS);
-    rc = uc_buf_map(env, req->va, req->size, true, probe);
-    g_free(probe);
-    if (rc < 0) {
-        return rc;
+    /*
+     * The whole buffer is mapped, writable, before the device is frozen, and
+     * written through that mapping: nothing else of L1 runs meanwhile on
+     * this vCPU, and a page L1 changed on another would still be L1's RAM.
+     */
+    segs = g_new(struct ultracall_seg, UC_MAX_SEGS);
+    nsegs = uc_buf_map(env, req->va, req->size, true, segs);
+    if (nsegs < 0) {
+        return nsegs;
     }
     blob = g_malloc(req->size);
     n = usshadow_save(tag, blob, req->size);
     if (n < 0) {
         return n;
     }
-    rc = uc_buf_write(env, req->va, req->size, blob, n);
+    rc = uc_segs_write(env, segs, nsegs, blob, n);
     return rc < 0 ? rc : n;
 }
 

@@ -46,6 +46,7 @@
 
 #define QMP_REPLY_MAX 65536
 #define POLL_NS (2 * 1000 * 1000)
+#define SAVE_BUF_FIRST (128 * 1024)
 
 static double now_s(void)
 {
@@ -307,8 +308,17 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
     /* The VM is stopped here now: its console state is final. */
     t_save0 = now_s();
     if (shadow) {
+        /*
+         * A quiet console's state is ~100 bytes, a full 64 KiB ring's ~66 KiB:
+         * a 128 KiB buffer first (L0 walks every page of it), all 1 MiB only
+         * if L0 says it does not fit.
+         */
         memcpy(buf, field, ULTRACALL_VMTAG_SIZE);
-        n = uc_l1_call(ULTRACALL_OP_SHADOW_SAVE, (uintptr_t)buf, ULTRACALL_BUF_MAX);
+        n = uc_l1_call(ULTRACALL_OP_SHADOW_SAVE, (uintptr_t)buf, SAVE_BUF_FIRST);
+        if (n == -ULTRACALL_ENOSPC) {
+            memcpy(buf, field, ULTRACALL_VMTAG_SIZE);
+            n = uc_l1_call(ULTRACALL_OP_SHADOW_SAVE, (uintptr_t)buf, ULTRACALL_BUF_MAX);
+        }
         if (n < 0) {
             printf("migmgr: error save %s: %s\n", tag, uc_l1_errname(n));
             n = 0;                      /* the destination runs the VM without state */
