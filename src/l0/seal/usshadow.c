@@ -105,6 +105,17 @@ VsbDevice *usshadow_find_restored(VsbState *v, const char *tag)
     return NULL;
 }
 
+VsbDevice *usshadow_take_any_restored(VsbState *v)
+{
+    if (!v->uss || v->uss->restored->len == 0) {
+        return NULL;
+    }
+    VsbDevice *d = g_ptr_array_index(v->uss->restored, v->uss->restored->len - 1);
+
+    g_ptr_array_remove_index(v->uss->restored, v->uss->restored->len - 1);
+    return d;
+}
+
 bool usshadow_waiting(VsbState *v)
 {
     return v->uss && v->uss->restored->len > 0;

@@ -29,6 +29,8 @@ void usshadow_init(VsbState *v);
 
 /* BQL held: the restored device waiting under tag, or NULL. */
 VsbDevice *usshadow_find_restored(VsbState *v, const char *tag);
+/* BQL held: take one waiting restored device off the list (L0 reset), or NULL. */
+VsbDevice *usshadow_take_any_restored(VsbState *v);
 /* BQL held: true if any restored state waits for its VM on this L0. */
 bool usshadow_waiting(VsbState *v);
 /* BQL held: d (from usshadow_find_restored) is bound now; stop tracking it. */

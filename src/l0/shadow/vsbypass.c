@@ -606,8 +606,12 @@ static void vsb_reset_bh(void *opaque)
         }
         qemu_mutex_unlock(&v->lock);
         if (!old) {
-            return;
+            break;
         }
+        vsb_device_retire(v, old);
+    }
+    /* Restored state waiting for a VM of the old L1 waits in vain now. */
+    while ((old = usshadow_take_any_restored(v)) != NULL) {
         vsb_device_retire(v, old);
     }
 }
