@@ -73,3 +73,12 @@ attack-ids: all
 
 attack-console: all
 	@attacks/console-snoop/run
+
+# --- USShadow ---------------------------------------------------------------------
+.PHONY: bench-migration attack-migration
+
+bench-migration: all
+	@bench/migration/run
+
+attack-migration: all
+	@attacks/migration-snoop/run

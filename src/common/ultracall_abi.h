@@ -1,6 +1,6 @@
 /*
- * Ultracall ABI: calls from a user VM (L2) or, later, from the guest
- * management side (L1) straight to the cloud hypervisor (L0), passing by the
+ * Ultracall ABI: calls from a user VM (L2) or from the guest management
+ * side (L1) straight to the cloud hypervisor (L0), passing by the
  * untrusted guest hypervisor (project report, papers/004; USShadow, 002).
  *
  * Instruction: VMMCALL (AMD SVM). L0 decides before the guest hypervisor's
@@ -33,8 +33,39 @@
  *     VM; -EOPNOTSUPP the user VM runs without nested paging (no identity);
  *     -ENODEV L0 runs without VSBypass; -ENOMEM no shadow device available.
  *     Setting the name already held is a no-op returning 0.
- *   2..15: reserved for the state save/restore/query ops called from L1
- *     (USShadow); any op not defined here returns -ENOSYS.
+ *
+ * Shadow-state ops (USShadow, papers/002 sec. 4): from L1 only (not guest
+ * mode; -EPERM from a user VM), any CPL. a0 = RBX is the virtual address of
+ * a buffer in the caller's address space, a1 = RCX its size in bytes
+ * (1..ULTRACALL_BUF_MAX, else -EINVAL for 0 and -E2BIG above). L0 translates
+ * the buffer through the caller's own page tables (CR3), page by page, and
+ * only if every page of it is present, user-accessible (U/S set at every
+ * level), writable where L0 writes, and ordinary RAM; else -EFAULT and
+ * nothing is read or written. L0 never writes outside [a0, a0 + a1). The
+ * caller mmap()s and mlock()s the buffer so every page is present.
+ *   ULTRACALL_OP_SHADOW_QUERY (2): the buffer receives one
+ *     struct ultracall_shadow_entry per user VM with a tagged shadow device
+ *     on this L0; RAX = the number of entries (>= 0), or -ENOSPC (nothing
+ *     written) if they do not fit.
+ *   ULTRACALL_OP_SHADOW_SAVE (3): on entry the buffer starts with a tag field
+ *     (ULTRACALL_VMTAG_SIZE bytes, a valid tag); on return it holds the VM's
+ *     sealed shadow-device state (src/l0/seal/usshadow_seal.h) and RAX = its
+ *     length. -ENOENT no device holds the tag, -ENOSPC the blob does not fit
+ *     (nothing written), -ENODEV no sealing key configured.
+ *   ULTRACALL_OP_SHADOW_RESTORE (4): the buffer holds a tag field (the VM the
+ *     state is restored as) followed by a sealed blob. RAX = 0, or: -EINVAL
+ *     truncated or malformed blob, -EBADMSG failed authentication, -EACCES
+ *     the blob is bound to another VM, -ESTALE replayed (sequence number not
+ *     newer than one this L0 has sealed or restored for the VM), -EBUSY a
+ *     device holds the tag here already (checked last, so each refusal above
+ *     can be shown against a running VM). On any error the shadow
+ *     devices of this L0 are unchanged. On success the state waits under the
+ *     tag, its console socket open, until the user VM registers the tag by
+ *     VMTAG_SET; the device is then bound to the VM's nested CR3.
+ *   ULTRACALL_OP_SHADOW_RELEASE (5): the buffer holds a tag field; the VM's
+ *     device on this L0 is released (the source side after a migration).
+ *     -ENOENT no device holds the tag.
+ *   6..15: reserved; any op not defined here returns -ENOSYS.
  */
 #ifndef NVSEC_ULTRACALL_ABI_H
 #define NVSEC_ULTRACALL_ABI_H
@@ -46,21 +77,44 @@
 #define ULTRACALL_MAGIC_MASK 0xffffffffffff0000ULL
 #define ULTRACALL_OP_MASK    0x000000000000ffffULL
 
-#define ULTRACALL_OP_VMTAG_SET 1u
+#define ULTRACALL_OP_VMTAG_SET      1u
+#define ULTRACALL_OP_SHADOW_QUERY   2u
+#define ULTRACALL_OP_SHADOW_SAVE    3u
+#define ULTRACALL_OP_SHADOW_RESTORE 4u
+#define ULTRACALL_OP_SHADOW_RELEASE 5u
+
+/* The largest buffer a shadow-state op takes (a sealed state is ~70 KiB). */
+#define ULTRACALL_BUF_MAX (1u << 20)
 
 /* Result codes in RAX (negated): Linux errno numbers. */
 #define ULTRACALL_EPERM       1
+#define ULTRACALL_ENOENT      2
+#define ULTRACALL_E2BIG       7
 #define ULTRACALL_ENOMEM      12
+#define ULTRACALL_EACCES      13
+#define ULTRACALL_EFAULT      14
 #define ULTRACALL_EBUSY       16
 #define ULTRACALL_EEXIST      17
 #define ULTRACALL_ENODEV      19
 #define ULTRACALL_EINVAL      22
+#define ULTRACALL_ENOSPC      28
 #define ULTRACALL_ENOSYS      38
+#define ULTRACALL_EBADMSG     74
 #define ULTRACALL_EOPNOTSUPP  95
+#define ULTRACALL_ESTALE      116
 
 /* The tag field: 24 bytes in RBX, RCX, RDX; at most 23 characters + NUL. */
 #define ULTRACALL_VMTAG_SIZE 24
 #define ULTRACALL_VMTAG_MAX  (ULTRACALL_VMTAG_SIZE - 1)
+
+/* SHADOW_QUERY's output record. */
+#define ULTRACALL_SHADOW_BOUND    1u   /* bound to a running user VM */
+#define ULTRACALL_SHADOW_RESTORED 2u   /* restored here, awaiting its VM */
+struct ultracall_shadow_entry {
+    char tag[ULTRACALL_VMTAG_SIZE];
+    uint32_t flags;                 /* ULTRACALL_SHADOW_* */
+    uint32_t reserved;              /* 0 */
+};
 
 static inline uint64_t ultracall_rax(unsigned op)
 {

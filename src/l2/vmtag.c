@@ -1,9 +1,15 @@
 /*
- * nvsec-vmtag NAME: register this user VM's tag with the cloud hypervisor
+ * nvsec-vmtag [--keep] NAME: register this user VM's tag with the cloud hypervisor
  * (L0) by ultracall, so L0 offers its shadow serial console as NAME.sock and
  * routes its interrupts by NAME (VSBypass; ABI in src/common/ultracall_abi.h).
  * Run by L2's init (src/l2/rootfs/etc/init.d/rcS) before any login exists:
  * a tag is set once per VM instance.
+ *
+ * --keep: after registering, a background process registers the name again
+ * every VMTAG_KEEP_MS. On the same L0 that is a no-op; after a live
+ * migration (USShadow) it is how the VM claims, on the destination L0, the
+ * console state restored there under its name: the VM does not know it
+ * moved, so it simply keeps saying who it is.
  *
  * Output: one line, "nvsec-vmtag: NAME registered" or the error. Exit status
  * 0 on success, 1 if L0 refused, 2 on bad usage.
@@ -20,12 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ultracall_abi.h"
 
 /* Longer than L0's default stale-timeout, so a recreated VM gets its name back. */
 #define VMTAG_EEXIST_RETRY_S 15
+/* Re-registration period of --keep: the longest a migrated VM runs unclaimed. */
+#define VMTAG_KEEP_MS 100
 
 static int64_t ultracall(unsigned op, const uint64_t args[3])
 {
@@ -79,16 +88,38 @@ static const char *describe(int64_t rc)
     }
 }
 
+/* --keep: re-register forever in a detached child; the parent returns. */
+static void keep_registering(const uint64_t args[3])
+{
+    struct timespec period = { 0, VMTAG_KEEP_MS * 1000000L };
+    pid_t pid = fork();
+
+    if (pid != 0) {
+        return;                         /* parent (or fork failed: no keeper) */
+    }
+    setsid();
+    for (;;) {
+        ultracall(ULTRACALL_OP_VMTAG_SET, args);
+        nanosleep(&period, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    int keep = 0;
     char field[ULTRACALL_VMTAG_SIZE] = { 0 };
     uint64_t args[3];
     int64_t rc;
     size_t len;
     int tries;
 
+    if (argc == 3 && strcmp(argv[1], "--keep") == 0) {
+        keep = 1;
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: nvsec-vmtag NAME\n");
+        fprintf(stderr, "usage: nvsec-vmtag [--keep] NAME\n");
         return 2;
     }
     len = strlen(argv[1]);
@@ -121,5 +152,9 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("nvsec-vmtag: %s registered\n", argv[1]);
+    fflush(stdout);
+    if (keep) {
+        keep_registering(args);
+    }
     return 0;
 }

@@ -61,6 +61,58 @@ static const struct {
     { "vmtag_high_bit", { 'v', (char)0xe9 }, -EINVAL },
 };
 
+/* Shadow-state ops: buffer address and size from RBX, RCX. */
+static const struct {
+    const char *name;
+    unsigned op;
+    uint64_t va, size;
+    int rc;
+} buffers[] = {
+    { "buf_save_ok", ULTRACALL_OP_SHADOW_SAVE, 0x7f0000000000ull, 4096, 0 },
+    { "buf_restore_max", ULTRACALL_OP_SHADOW_RESTORE, 0x10000, ULTRACALL_BUF_MAX, 0 },
+    { "buf_query_one_byte", ULTRACALL_OP_SHADOW_QUERY, 0x10000, 1, 0 },
+    { "buf_release_tag_only", ULTRACALL_OP_SHADOW_RELEASE, 0x10000, ULTRACALL_VMTAG_SIZE, 0 },
+    { "buf_size_zero", ULTRACALL_OP_SHADOW_SAVE, 0x10000, 0, -EINVAL },
+    { "buf_query_size_zero", ULTRACALL_OP_SHADOW_QUERY, 0x10000, 0, -EINVAL },
+    { "buf_huge", ULTRACALL_OP_SHADOW_SAVE, 0x10000, ULTRACALL_BUF_MAX + 1ull, -E2BIG },
+    { "buf_all_ones_size", ULTRACALL_OP_SHADOW_RESTORE, 0x10000, ~0ull, -E2BIG },
+    { "buf_shorter_than_tag", ULTRACALL_OP_SHADOW_SAVE, 0x10000, ULTRACALL_VMTAG_SIZE - 1, -EINVAL },
+    { "buf_wraps", ULTRACALL_OP_SHADOW_SAVE, ~0ull - 100, 4096, -EFAULT },
+};
+
+static void buffer_cases(void)
+{
+    struct ultracall_req req;
+
+    for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); i++) {
+        struct ultracall_regs r = { .rax = ultracall_rax(buffers[i].op),
+                                    .rbx = buffers[i].va, .rcx = buffers[i].size };
+        int rc = ultracall_decode(&r, &req);
+
+        unit_check(buffers[i].name, rc == buffers[i].rc &&
+                   (rc != 0 || (req.va == buffers[i].va && req.size == buffers[i].size &&
+                                req.op == buffers[i].op)),
+                   "rc %d want %d", rc, buffers[i].rc);
+    }
+}
+
+static void caller_cases(void)
+{
+    unit_check("caller_vmtag_from_vm", ultracall_caller_check(ULTRACALL_OP_VMTAG_SET,
+               ULTRACALL_FROM_USER_VM) == 0, "refused");
+    unit_check("caller_vmtag_from_l1_refused", ultracall_caller_check(ULTRACALL_OP_VMTAG_SET,
+               ULTRACALL_FROM_L1) == -EPERM, "allowed");
+    for (unsigned op = ULTRACALL_OP_SHADOW_QUERY; op <= ULTRACALL_OP_SHADOW_RELEASE; op++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), "caller_op%u_from_l1", op);
+        unit_check(name, ultracall_caller_check(op, ULTRACALL_FROM_L1) == 0, "refused");
+        snprintf(name, sizeof(name), "caller_op%u_from_vm_refused", op);
+        unit_check(name, ultracall_caller_check(op, ULTRACALL_FROM_USER_VM) == -EPERM,
+                   "allowed");
+    }
+}
+
 int main(void)
 {
     struct ultracall_req req;
@@ -93,10 +145,10 @@ int main(void)
                    (unsigned long long)a[1], (unsigned long long)a[2]);
     }
     {
-        struct ultracall_regs r = { .rax = ULTRACALL_MAGIC | 2 };
+        struct ultracall_regs r = { .rax = ULTRACALL_MAGIC | 6 };
 
         unit_check("op_reserved_enosys", ultracall_decode(&r, &req) == -ENOSYS &&
-                   req.op == 2, "reserved op decoded");
+                   req.op == 6, "reserved op decoded");
         r.rax = ULTRACALL_MAGIC | 0xffff;
         unit_check("op_ffff_enosys", ultracall_decode(&r, &req) == -ENOSYS,
                    "op 0xffff decoded");
@@ -104,6 +156,8 @@ int main(void)
         unit_check("op0_enosys", ultracall_decode(&r, &req) == -ENOSYS,
                    "op 0 decoded");
     }
+    buffer_cases();
+    caller_cases();
     /* Hostile: random-looking register values never decode to an invalid tag. */
     {
         uint64_t x = 0x9e3779b97f4a7c15ull;

@@ -364,10 +364,51 @@ static void vcpu_slots_recycle(void)
     vsbypass_table_destroy(&t);
 }
 
+/* USShadow adoption of a restored device by the VM that registers its tag. */
+static void adopt_cases(void)
+{
+    static const char t1[ULTRACALL_VMTAG_SIZE] = "vm0", t2[ULTRACALL_VMTAG_SIZE] = "vm1";
+    struct vsbypass_table t;
+    struct vsbypass_binding *b;
+    void *replaced = &t, *ed;
+    bool created;
+    uint64_t en;
+    int rc;
+
+    vsbypass_table_init(&t, 10);
+    rc = vsbypass_table_adopt(&t, 0x1000, t1, &devs[5], 1, &replaced);
+    b = vsbypass_table_lookup(&t, 0x1000);
+    unit_check("adopt_unbound_ncr3", rc == 0 && !replaced && b && b->dev == &devs[5] &&
+               strcmp(b->tag, "vm0") == 0, "rc %d", rc);
+    vsbypass_table_pool_put(&t, &devs[0]);
+    vsbypass_table_bind(&t, 0x2000, 2, &b, &created);
+    rc = vsbypass_table_adopt(&t, 0x2000, t2, &devs[6], 3, &replaced);
+    b = vsbypass_table_lookup(&t, 0x2000);
+    unit_check("adopt_replaces_untagged_device", rc == 0 && replaced == &devs[0] &&
+               b->dev == &devs[6] && strcmp(b->tag, "vm1") == 0, "rc %d", rc);
+    rc = vsbypass_table_adopt(&t, 0x3000, t1, &devs[7], 4, &replaced);
+    unit_check("adopt_tag_held_refused", rc == -EEXIST && !vsbypass_table_lookup(&t, 0x3000),
+               "rc %d", rc);
+    vsbypass_table_destroy(&t);
+
+    vsbypass_table_init(&t, 10);
+    vsbypass_table_pool_put(&t, &devs[0]);
+    vsbypass_table_bind(&t, 0x2000, 2, &b, &created);
+    vsbypass_table_set_tag(&t, 0x2000, t2, 2, &en, &ed);
+    rc = vsbypass_table_adopt(&t, 0x2000, t1, &devs[6], 3, &replaced);
+    b = vsbypass_table_lookup(&t, 0x2000);
+    unit_check("adopt_vm_with_other_tag_refused", rc == -EBUSY && b->dev == &devs[0] &&
+               strcmp(b->tag, "vm1") == 0, "rc %d", rc);
+    rc = vsbypass_table_adopt(&t, 0x4000, t1, NULL, 3, &replaced);
+    unit_check("adopt_null_device_refused", rc == -EINVAL, "rc %d", rc);
+    vsbypass_table_destroy(&t);
+}
+
 int main(void)
 {
     struct vsbypass_table t;
 
+    adopt_cases();
     vcpu_slots_recycle();
 
     for (size_t n = 0; n < sizeof(scripts) / sizeof(scripts[0]); n++) {

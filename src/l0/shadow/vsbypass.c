@@ -44,6 +44,7 @@
 #include "shadow/shadow_uart_port.h"
 #include "shadow/vsbypass_hooks.h"
 #include "shadow/vsbypass_int.h"
+#include "seal/usshadow.h"
 
 #define VSB_DEFAULT_POOL        4
 #define VSB_DEFAULT_MAX_VMS     64
@@ -249,6 +250,123 @@ static VsbDevice *vsb_bind(VsbState *v, uint64_t ncr3)
     }
 }
 
+/*
+ * USShadow: a VM that resumes on this L0 after a migration may touch COM1
+ * before it re-registers its tag (nvsec-vmtag --keep, every 100 ms), so its
+ * first accesses land on a provisional device. Its register writes there
+ * (IER, LCR, ...; data bytes go to the ring, which is moved over) are noted
+ * and replayed on the restored device when the VM claims it, so the UART is
+ * programmed as the VM's driver believes. Only while restored state waits.
+ */
+static void vsb_wlog_note(VsbState *v, VsbDevice *d, int reg, uint8_t val)
+{
+    bool data = reg == 0 && !(d->uart->lcr & 0x80);     /* THR, not DLL */
+
+    if (d->tag[0] || data || !v->uss || !usshadow_waiting(v)) {
+        return;
+    }
+    if (d->wlog_len == VSB_WLOG_MAX) {
+        d->wlog_overflow = true;
+        return;
+    }
+    d->wlog[d->wlog_len][0] = (uint8_t)reg;
+    d->wlog[d->wlog_len][1] = val;
+    d->wlog_len++;
+}
+
+static void vsb_wlog_replay(VsbDevice *from, VsbDevice *to)
+{
+    if (from->wlog_overflow) {
+        nvsec_log("usshadow", "more than %d register writes before the tag: "
+                  "only the first are replayed", VSB_WLOG_MAX);
+    }
+    for (unsigned i = 0; i < from->wlog_len; i++) {
+        serial_io_ops.write(to->uart, from->wlog[i][0], from->wlog[i][1], 1);
+    }
+}
+
+/* --- for USShadow (seal/usshadow.c) ---------------------------------------- */
+
+VsbState *vsbypass_instance(void)
+{
+    return qatomic_read(&vsb_global);
+}
+
+VsbDevice *vsbypass_device_new(VsbState *v, Error **errp)
+{
+    return vsb_device_new(v, errp);
+}
+
+void vsbypass_device_retire(VsbState *v, VsbDevice *d)
+{
+    vsb_device_retire(v, d);
+}
+
+bool vsbypass_device_ran_since(VsbState *v, VsbDevice *d, int64_t since_ns)
+{
+    bool ran = false;
+
+    /* By device, not by d->ncr3: a binding follows its VM to new NPT roots. */
+    qemu_mutex_lock(&v->lock);
+    for (size_t i = 0; i < v->table.nb; i++) {
+        if (v->table.b[i]->dev == d) {
+            ran = v->table.b[i]->last_run_ns > since_ns;
+            break;
+        }
+    }
+    qemu_mutex_unlock(&v->lock);
+    return ran;
+}
+
+/*
+ * VMTAG_SET for a tag whose state was restored here (USShadow): the VM that
+ * registers the tag gets the restored device at its nested CR3. A device
+ * its COM1 accesses bound before it registered is released, and the output
+ * it took meanwhile goes after the restored undelivered bytes, in order.
+ * Returns 0, 1 if no restored state waits under tag, or -errno. BQL held.
+ */
+static int vsb_vmtag_adopt(VsbState *v, uint64_t ncr3, const char *tag)
+{
+    VsbDevice *r = v->uss ? usshadow_find_restored(v, tag) : NULL;
+    VsbDevice *old = NULL;
+    void *replaced;
+    int rc;
+
+    if (!r) {
+        return 1;
+    }
+    qemu_mutex_lock(&v->lock);
+    rc = vsbypass_table_adopt(&v->table, ncr3, tag, r, get_clock(), &replaced);
+    if (rc == 0) {
+        r->ncr3 = ncr3;
+        old = replaced;
+    }
+    qemu_mutex_unlock(&v->lock);
+    if (rc < 0) {
+        nvsec_log("usshadow", "tag %s from ncr3 %#" PRIx64 " cannot take its "
+                  "restored device: %s", tag, ncr3, strerror(-rc));
+        return rc;
+    }
+    usshadow_forget_restored(v, r);
+    if (old) {
+        const uint8_t *p;
+        size_t n;
+
+        while ((n = vsbypass_ring_peek(&old->ring, &p)) > 0) {
+            vsbypass_ring_push(&r->ring, p, n);
+            vsbypass_ring_consume(&old->ring, n);
+        }
+        vsb_wlog_replay(old, r);
+        nvsec_log("usshadow", "tag %s: %u register writes made before the tag "
+                  "replayed", tag, old->wlog_len);
+        vsb_device_retire(v, old);
+    }
+    nvsec_log("usshadow", "tag %s: restored device bound to ncr3 %#" PRIx64, tag, ncr3);
+    vsbypass_console_drain_now(r);
+    vsbypass_irq_send(r, r->irq_level);
+    return 0;
+}
+
 /* --- hooks ----------------------------------------------------------------- */
 
 bool vsbypass_io_claim(CPUX86State *env, uint32_t port, uint32_t param)
@@ -314,11 +432,16 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
     }
     bql = vsb_bql_lock();
     d = vsb_bind(v, env->nested_cr3);
+    if (d && unlikely(d->frozen)) {
+        /* Saved for a migration, yet running here: the move failed. */
+        vsbypass_console_thaw(d);
+    }
     for (unsigned i = 0; i < size; i++) {
         uint32_t byte = SHADOW_UART_FLOAT;
 
         if (d && regs[i] >= 0) {
             if (write) {
+                vsb_wlog_note(v, d, regs[i], (*val >> (8 * i)) & 0xff);
                 serial_io_ops.write(d->uart, regs[i], (*val >> (8 * i)) & 0xff, 1);
             } else {
                 byte = serial_io_ops.read(d->uart, regs[i], 1) & 0xff;
@@ -415,6 +538,11 @@ int vsbypass_vmtag_set(CPUX86State *env, const char *tag)
         return -EOPNOTSUPP;
     }
     bql = vsb_bql_lock();
+    rc = vsb_vmtag_adopt(v, ncr3, tag);
+    if (rc <= 0) {
+        vsb_bql_unlock(bql);
+        return rc;
+    }
     d = vsb_bind(v, ncr3);
     if (!d) {
         vsb_bql_unlock(bql);
@@ -456,6 +584,8 @@ static void vsb_machine_done(Notifier *n, void *data)
 
     /* Machine-init-done notifiers run in the main thread with the BQL. */
     vsb_pool_refill(v);
+    /* Every -object exists now, the sealing key's secret included. */
+    usshadow_init(v);
 }
 
 /*
@@ -476,8 +606,12 @@ static void vsb_reset_bh(void *opaque)
         }
         qemu_mutex_unlock(&v->lock);
         if (!old) {
-            return;
+            break;
         }
+        vsb_device_retire(v, old);
+    }
+    /* Restored state waiting for a VM of the old L1 waits in vain now. */
+    while ((old = usshadow_take_any_restored(v)) != NULL) {
         vsb_device_retire(v, old);
     }
 }
@@ -559,6 +693,7 @@ static void vsb_complete(UserCreatable *uc, Error **errp)
         vsbypass_table_destroy(&v->table);
         return;
     }
+
     qemu_mutex_init(&v->lock);
     v->reset_bh = qemu_bh_new(vsb_reset_bh, v);
     /* Devices are made once the machine exists (they hang off /machine). */

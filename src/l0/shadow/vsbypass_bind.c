@@ -298,3 +298,40 @@ int vsbypass_table_reap_stale(struct vsbypass_table *t, int64_t now_ns,
     remove_at(t, best, ncr3, dev);
     return 0;
 }
+
+int vsbypass_table_adopt(struct vsbypass_table *t, uint64_t ncr3, const char *tag,
+                         void *dev, int64_t now_ns, void **replaced)
+{
+    struct vsbypass_binding *b;
+
+    *replaced = NULL;
+    if (!dev || ultracall_vmtag_check(tag) != 0) {
+        return -EINVAL;
+    }
+    if (vsbypass_table_find_tag(t, tag)) {
+        return -EEXIST;
+    }
+    b = vsbypass_table_lookup(t, ncr3);
+    if (b) {
+        if (b->tag[0]) {
+            return -EBUSY;                  /* the VM holds another name already */
+        }
+        *replaced = b->dev;
+        b->dev = dev;
+    } else {
+        if (grow_bindings(t)) {
+            return -ENOMEM;
+        }
+        b = calloc(1, sizeof(*b));
+        if (!b) {
+            return -ENOMEM;
+        }
+        b->ncr3 = ncr3;
+        b->id = t->next_id++;
+        b->dev = dev;
+        t->b[t->nb++] = b;
+    }
+    b->last_run_ns = now_ns;
+    memcpy(b->tag, tag, ULTRACALL_VMTAG_SIZE);
+    return 0;
+}

@@ -127,6 +127,18 @@ int vsbypass_table_set_tag(struct vsbypass_table *t, uint64_t ncr3,
                            uint64_t *evicted_ncr3, void **evicted_dev);
 
 /*
+ * USShadow: bind a restored device dev (not in the table or pool) to ncr3
+ * under tag, for a user VM that registers the tag of a state restored on
+ * this L0. If ncr3 is bound without a tag (the VM touched COM1 before
+ * registering), its device is replaced and goes to *replaced for the caller
+ * to release; else *replaced = NULL. Returns 0, -EINVAL (bad tag, dev NULL),
+ * -EEXIST another binding holds tag, -EBUSY ncr3 holds another tag,
+ * -ENOMEM. On error the table is unchanged.
+ */
+int vsbypass_table_adopt(struct vsbypass_table *t, uint64_t ncr3, const char *tag,
+                         void *dev, int64_t now_ns, void **replaced);
+
+/*
  * Unbind the stale binding idle the longest, to reuse its device when the
  * pool is empty and L0's limit on devices is reached. Returns 0 with its
  * ncr3 and device, or -ENOENT if no binding is stale.

@@ -313,6 +313,54 @@ static Chardev *vsb_socket_new(const char *id, const char *path, Error **errp)
     return chr;
 }
 
+/* How often a frozen console checks whether its VM still runs here. */
+#define VSB_THAW_CHECK_NS (500 * SCALE_MS)
+
+void vsbypass_console_drain_now(VsbDevice *d)
+{
+    vsb_console_drain(d);
+}
+
+void vsbypass_console_thaw(VsbDevice *d)
+{
+    if (!d->frozen) {
+        return;
+    }
+    d->frozen = false;
+    if (d->thaw_timer) {
+        timer_del(d->thaw_timer);
+    }
+    vsbypass_console_open(d);
+    nvsec_log("usshadow", "%s: the VM runs on here after its state was saved: "
+              "console reopened", d->tag);
+}
+
+static void vsb_console_thaw_check(void *opaque)
+{
+    VsbDevice *d = opaque;
+
+    if (!d->frozen) {
+        return;
+    }
+    if (vsbypass_device_ran_since(d->vsb, d, d->frozen_ns)) {
+        vsbypass_console_thaw(d);
+        return;
+    }
+    timer_mod(d->thaw_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + VSB_THAW_CHECK_NS);
+}
+
+void vsbypass_console_freeze(VsbDevice *d)
+{
+    vsb_console_close(d);
+    d->frozen = true;
+    /* A running VM enters its guest every tick: the check waits past one. */
+    d->frozen_ns = get_clock() + VSB_THAW_CHECK_NS / 2;
+    if (!d->thaw_timer) {
+        d->thaw_timer = timer_new_ns(QEMU_CLOCK_REALTIME, vsb_console_thaw_check, d);
+    }
+    timer_mod(d->thaw_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + VSB_THAW_CHECK_NS);
+}
+
 int vsbypass_console_open(VsbDevice *d)
 {
     g_autofree char *path = NULL;
@@ -381,6 +429,10 @@ void vsbypass_console_fini(VsbDevice *d)
     if (d->drain_timer) {
         timer_free(d->drain_timer);
         d->drain_timer = NULL;
+    }
+    if (d->thaw_timer) {
+        timer_free(d->thaw_timer);
+        d->thaw_timer = NULL;
     }
     if (d->uart_chr) {
         VSB_CONSOLE_CHARDEV(d->uart_chr)->dev = NULL;

@@ -40,6 +40,8 @@ typedef struct VsbIrqPending {
     uint8_t level;
 } VsbIrqPending;
 
+#define VSB_WLOG_MAX 64
+
 /* One shadow 16550 and its console; bound to at most one user VM. */
 typedef struct VsbDevice {
     VsbState *vsb;
@@ -62,6 +64,18 @@ typedef struct VsbDevice {
     char tag[ULTRACALL_VMTAG_SIZE];
     int irq_level;               /* the UART's line now */
     int irq_sent;                /* last level sent to L1, -1 if none */
+    uint64_t seal_seq;           /* USShadow: sequence of the last seal or restore */
+    bool frozen;                 /* USShadow: console closed by a save (see vsbypass_console_freeze) */
+    int64_t frozen_ns;           /*   since (get_clock()) */
+    QEMUTimer *thaw_timer;       /*   checks whether the VM still runs here */
+    /*
+     * USShadow: register writes (other than data bytes) made to this device
+     * while it was untagged and restored state waited on this L0: replayed
+     * on the restored device if this VM turns out to own it (vsbypass.c).
+     */
+    uint8_t wlog[VSB_WLOG_MAX][2];
+    unsigned wlog_len;
+    bool wlog_overflow;
 } VsbDevice;
 
 struct VsbState {
@@ -93,13 +107,34 @@ struct VsbState {
     unsigned next_serial_no;
     Notifier machine_done;
     QEMUBH *reset_bh;
+    struct UsshadowState *uss;   /* USShadow state (seal/usshadow.c); NULL: off */
 };
+
+/* vsbypass.c, for USShadow (seal/usshadow.c); BQL held */
+VsbState *vsbypass_instance(void);
+VsbDevice *vsbypass_device_new(VsbState *v, Error **errp);
+/* True if d is bound and its VM entered the guest (VMRUN) after since_ns (get_clock()). */
+bool vsbypass_device_ran_since(VsbState *v, VsbDevice *d, int64_t since_ns);
+/* Release a device no binding holds any more (its line low, freed, pool refilled). */
+void vsbypass_device_retire(VsbState *v, VsbDevice *d);
 
 /* vsbypass_console.c */
 int vsbypass_console_init(VsbDevice *d, Error **errp);
 void vsbypass_console_fini(VsbDevice *d);
 /* (Re)open the console socket of a bound device at its current name. */
 int vsbypass_console_open(VsbDevice *d);
+/*
+ * USShadow save: close the console after a last drain to its client, so no
+ * input is taken and no output sent while the state travels. A VM that runs
+ * on here after all (the migration failed, or a save without a migration)
+ * gets it back: at its next COM1 access, or when a periodic check finds it
+ * entered the guest since the save (vsbypass_device_ran_since).
+ */
+void vsbypass_console_freeze(VsbDevice *d);
+/* Send what the ring holds to an attached client now (bytes put there directly). */
+void vsbypass_console_drain_now(VsbDevice *d);
+/* Reopen a frozen console (BQL held); no-op if not frozen. */
+void vsbypass_console_thaw(VsbDevice *d);
 
 /* vsbypass_irq.c */
 int vsbypass_irq_init(VsbState *v, Error **errp);
