@@ -59,7 +59,8 @@ check "usshadow: the source L0 sealed vm0's state" grep -q 'usshadow: saved vm0'
 check "usshadow: the source L0 released vm0's device" grep -q 'usshadow: released vm0' "$NVSEC_RUN/logs/l0-l1.log"
 src=$(counter_check "$tmp/src.txt")
 echo "source client saw: $src"
-(sleep 3; printf 'echo SH""ELL=$$\r'; sleep 3) | timeout 10 "$STACK" console vm0 >"$tmp/dst.txt" 2>&1
+# A loaded machine (CI shares 2 cores) can take seconds to resume the VM.
+(sleep 6; printf 'echo SH""ELL=$$\r'; sleep 8) | timeout 20 "$STACK" console vm0 >"$tmp/dst.txt" 2>&1
 dst=$(counter_check "$tmp/dst.txt")
 all=$(counter_check "$tmp/src.txt" "$tmp/dst.txt")
 echo "destination client saw: $dst; together: $all"
