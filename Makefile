@@ -82,3 +82,13 @@ bench-migration: all
 
 attack-migration: all
 	@attacks/migration-snoop/run
+# --- VMCrypt ------------------------------------------------------------------------
+# attack-image: the shadow-password search in a suspend image (papers/003 sec. 5.4);
+# bench-memcrypt: map+unmap and suspend/resume times (figs. 4(a), 5), QUICK=1 for a short run.
+.PHONY: attack-image bench-memcrypt
+attack-image: all
+	@attacks/image-strings/run
+
+bench-memcrypt: export QUICK := $(QUICK)
+bench-memcrypt: all
+	@bench/memcrypt/run
