@@ -42,7 +42,8 @@ vmc_vm() {
 vmc_boot_with_monitor() {
     local i=$1 mem=${2:-${NVSEC_L2_MEM:-128}} limit=${3:-600}
     # shellcheck disable=SC2016 # expanded in L1
-    vmc_l1 "kill \$(cat /run/nvsec/vm$i.pid) 2>/dev/null; sleep 1;" \
+    # The old QEMU must be gone (its ports free) before the new one starts.
+    vmc_l1 "p=\$(cat /run/nvsec/vm$i.pid); kill \$p 2>/dev/null; while kill -0 \$p 2>/dev/null; do sleep 0.2; done;" \
         "NVSEC_L2_MEM=$mem NVSEC_L2_MONITOR=$VMC_MON_BASE start-l2 vm$i $i >/dev/null;" \
         "t=0; while ! grep -q login: /run/nvsec/vm$i.log 2>/dev/null; do" \
         "  [ \$t -lt $limit ] || { echo 'no login prompt'; exit 1; }; sleep 1; t=\$((t + 1)); done"

@@ -34,7 +34,8 @@
  *   resuming a VMRUN of a vCPU L0 does not know, not at the reset vector:
  *            L0 maps the metadata pages (making L1 map them by a nested page
  *            fault if needed), authenticates the metadata and checks that the
- *            vCPU state is the one sealed, then arms the VM with the image's
+ *            vCPU state is the one sealed and the seal the newest of the VM
+ *            (under this L0), then arms the VM with the image's
  *            cipher set, decrypted page by page at first touch; if anything
  *            fails the VM is refused and nothing of it is ever decrypted.
  *
@@ -87,6 +88,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VmcryptState, VMCRYPT)
 #define VMC_VCPUS        VMC_META_MAX_REGS
 /* The metadata pages are re-checked in the NPT this often while a VM runs. */
 #define VMC_META_CHECK_NS (2 * NANOSECONDS_PER_SECOND)
+/* Lineages whose newest sealed metadata L0 remembers (rollback guard). */
+#define VMC_MAX_NEWEST   64
 /* An instance not run for this long may give its slot to a new VM. */
 #define VMC_IDLE_EVICT_NS (60 * NANOSECONDS_PER_SECOND)
 /* Pages a device read while their VM ran (re-encrypted at its #VMEXIT). */
@@ -161,6 +164,15 @@ struct VmcryptState {
     MemoryRegion *ram;             /* L0's guest RAM (L1's physical memory) */
     struct { uint64_t gpa, size, offset; } ranges[8];
     unsigned nranges;
+
+    /*
+     * The newest metadata sequence number sealed per VM lineage while this
+     * L0 runs: a resume may not present an older one. An idle VM stops at
+     * the same CR3/RSP every time (its idle loop), so the vCPU-state check
+     * alone does not tell two saves apart.
+     */
+    struct { uint8_t lineage[VMC_NONCE_SIZE]; uint64_t seq; } newest[VMC_MAX_NEWEST];
+    unsigned nnewest, newest_next;
 
     FILE *trace;
     Notifier machine_done;
@@ -443,6 +455,38 @@ static bool vmc_apply(VmcryptState *v, uint64_t hpa_pfn, const struct vmc_action
 
 /* --- the metadata blob -------------------------------------------------------- */
 
+/* The newest sequence number sealed for lineage (0: none). v->lock held. */
+static uint64_t vmc_newest_get(VmcryptState *v, const uint8_t *lineage)
+{
+    for (unsigned i = 0; i < v->nnewest; i++) {
+        if (!memcmp(v->newest[i].lineage, lineage, VMC_NONCE_SIZE)) {
+            return v->newest[i].seq;
+        }
+    }
+    return 0;
+}
+
+/* Remember seq as sealed for lineage (the oldest entry goes when full). */
+static void vmc_newest_note(VmcryptState *v, const uint8_t *lineage, uint64_t seq)
+{
+    unsigned i;
+
+    for (i = 0; i < v->nnewest; i++) {
+        if (!memcmp(v->newest[i].lineage, lineage, VMC_NONCE_SIZE)) {
+            v->newest[i].seq = MAX(v->newest[i].seq, seq);
+            return;
+        }
+    }
+    if (v->nnewest < VMC_MAX_NEWEST) {
+        i = v->nnewest++;
+    } else {
+        i = v->newest_next;
+        v->newest_next = (v->newest_next + 1) % VMC_MAX_NEWEST;
+    }
+    memcpy(v->newest[i].lineage, lineage, VMC_NONCE_SIZE);
+    v->newest[i].seq = seq;
+}
+
 static int vmc_meta_encrypt(void *o, const uint8_t iv[16], uint8_t *buf, size_t len)
 {
     VmcryptState *v = o;
@@ -557,6 +601,7 @@ static void vmc_meta_write(VmcryptState *v, VmcInst *in, uint64_t hpa_pfn)
                MIN(VMC_PAGE_SIZE, (unsigned)size - i * VMC_PAGE_SIZE));
     }
     in->seq = m.seq;
+    vmc_newest_note(v, in->lineage, m.seq);
     in->sealed_since_run = true;
     vmc_trace(v, "meta-write inst=%u size=%d cipher=%" PRIu64 " exc=%u regs=%u", in->core.id,
               size, ncipher, m.nexc, m.nregs);
@@ -878,6 +923,7 @@ static void vmc_resume(VmcryptState *v, VmcInst *in, CPUX86State *env)
     struct vmc_meta m;
     int size, rc;
     unsigned npages;
+    uint64_t newest;
     bool match = false;
 
     host = vmc_page_host(vmc_meta_map(v, in, env, 0) << VMC_PAGE_SHIFT, NULL);
@@ -910,6 +956,18 @@ static void vmc_resume(VmcryptState *v, VmcInst *in, CPUX86State *env)
     if (!match) {
         vmc_meta_free(&m);
         vmc_refuse(v, in, -ESTALE, "metadata belongs to another save of this VM");
+        return;
+    }
+    qemu_mutex_lock(&v->lock);
+    newest = vmc_newest_get(v, m.lineage);
+    qemu_mutex_unlock(&v->lock);
+    if (m.seq < newest) {
+        g_autofree char *why = g_strdup_printf("metadata belongs to another save of this VM "
+                                               "(#%" PRIu64 ", but #%" PRIu64 " was sealed "
+                                               "since)", m.seq, newest);
+
+        vmc_meta_free(&m);
+        vmc_refuse(v, in, -ESTALE, why);
         return;
     }
     qemu_mutex_lock(&v->lock);
