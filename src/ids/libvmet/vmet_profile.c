@@ -1,6 +1,7 @@
 /* Profile parser (vmet_profile.h). */
 #include <string.h>
 
+#include "nvsec_hex.h"
 #include "vmet_profile.h"
 
 #define LINE_MAX_LEN 1024
@@ -9,20 +10,6 @@ static int name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c >= '0' && c <= '9') || c == '_' || c == '.';
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /* A whole token as a number: decimal or 0x-hex, no sign, no overflow. */
@@ -40,7 +27,7 @@ static int parse_u64(const char *s, size_t n, uint64_t *v)
         return -1;
     }
     for (; i < n; i++) {
-        int d = base == 16 ? hex_digit(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
+        int d = base == 16 ? nvsec_hex_digit(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
 
         if (d < 0 || x > (UINT64_MAX - (uint64_t)d) / base) {
             return -1;
@@ -73,8 +60,8 @@ static long unescape(const char *s, size_t n, char *out, size_t cap)
                 if (i + 2 >= n) {
                     return -1;
                 }
-                hi = hex_digit(s[i + 1]);
-                lo = hex_digit(s[i + 2]);
+                hi = nvsec_hex_digit(s[i + 1]);
+                lo = nvsec_hex_digit(s[i + 2]);
                 if (hi < 0 || lo < 0) {
                     return -1;
                 }

@@ -7,6 +7,7 @@
 #include <nettle/gcm.h>
 #include <nettle/memops.h>
 
+#include "nvsec_hex.h"
 #include "nvsec_le.h"
 #include "usshadow_seal.h"
 
@@ -20,20 +21,6 @@ _Static_assert(USSHADOW_NONCE_SIZE == GCM_IV_SIZE, "GCM's 96-bit IV");
 _Static_assert(USSHADOW_MAC_SIZE == GCM_DIGEST_SIZE, "full-length GCM tag");
 _Static_assert(USSHADOW_KEY_SIZE == AES256_KEY_SIZE, "AES-256");
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int usshadow_key_parse(const char *text, size_t len, struct usshadow_key *key)
 {
     memset(key, 0, sizeof(*key));
@@ -44,7 +31,7 @@ int usshadow_key_parse(const char *text, size_t len, struct usshadow_key *key)
         return -EINVAL;
     }
     for (size_t i = 0; i < USSHADOW_KEY_SIZE; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+        int hi = nvsec_hex_digit(text[2 * i]), lo = nvsec_hex_digit(text[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             memset(key, 0, sizeof(*key));

@@ -128,6 +128,25 @@ struct vsbypass_binding *vsbypass_table_find_tag(const struct vsbypass_table *t,
     return NULL;
 }
 
+/* A new binding of ncr3 to dev, appended to the table; NULL when out of memory. */
+static struct vsbypass_binding *binding_add(struct vsbypass_table *t, uint64_t ncr3, void *dev)
+{
+    struct vsbypass_binding *b;
+
+    if (grow_bindings(t)) {
+        return NULL;
+    }
+    b = calloc(1, sizeof(*b));
+    if (!b) {
+        return NULL;
+    }
+    b->ncr3 = ncr3;
+    b->id = t->next_id++;
+    b->dev = dev;
+    t->b[t->nb++] = b;
+    return b;
+}
+
 int vsbypass_table_bind(struct vsbypass_table *t, uint64_t ncr3, int64_t now_ns,
                         struct vsbypass_binding **out, bool *created)
 {
@@ -141,18 +160,12 @@ int vsbypass_table_bind(struct vsbypass_table *t, uint64_t ncr3, int64_t now_ns,
     if (t->npool == 0) {
         return -ENOSPC;
     }
-    if (grow_bindings(t)) {
-        return -ENOMEM;
-    }
-    b = calloc(1, sizeof(*b));
+    b = binding_add(t, ncr3, t->pool[t->npool - 1]);
     if (!b) {
         return -ENOMEM;
     }
-    b->ncr3 = ncr3;
-    b->id = t->next_id++;
-    b->dev = t->pool[--t->npool];
+    t->npool--;
     b->last_run_ns = now_ns;
-    t->b[t->nb++] = b;
     *out = b;
     *created = true;
     return 0;
@@ -318,18 +331,8 @@ int vsbypass_table_adopt(struct vsbypass_table *t, uint64_t ncr3, const char *ta
         }
         *replaced = b->dev;
         b->dev = dev;
-    } else {
-        if (grow_bindings(t)) {
-            return -ENOMEM;
-        }
-        b = calloc(1, sizeof(*b));
-        if (!b) {
-            return -ENOMEM;
-        }
-        b->ncr3 = ncr3;
-        b->id = t->next_id++;
-        b->dev = dev;
-        t->b[t->nb++] = b;
+    } else if (!(b = binding_add(t, ncr3, dev))) {
+        return -ENOMEM;
     }
     b->last_run_ns = now_ns;
     memcpy(b->tag, tag, ULTRACALL_VMTAG_SIZE);
