@@ -53,3 +53,9 @@ run_logged() {
         return 1
     fi
 }
+
+# V-Met: the RAM file L0 process NAME (l1, or vmN for a non-nested VM) shares
+# with the IDS. The run directory is in the name so two stacks never share
+# one; vmet_ram_prefix is what all of one stack's files start with.
+vmet_ram_prefix() { local run=${NVSEC_RUN:-/run/nvsec}; echo "/dev/shm/nvsec${run//\//-}."; }
+vmet_ram() { echo "$(vmet_ram_prefix)$1.ram"; }

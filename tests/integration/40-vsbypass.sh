@@ -26,13 +26,7 @@ irqs=$(vm_run vm0 "awk '\$1 == \"4:\" { print \$2 }' /proc/interrupts")
 check "vm0 received COM1 interrupts ($irqs)" test "${irqs:-0}" -gt 0
 
 # 64 KiB printed with cat arrives byte-exact at the ssh client.
-make -s -C "$NVSEC_ROOT/bench" >/dev/null
-client=$(sed -n 's/^ready vsbypass vm1 console=//p' <<<"$STACK_OUT")
-sha=$(awk '$2 == "/data/f64k.txt" { print $1 }' "$NVSEC_BUILD/images/files.sha256")
-# shellcheck disable=SC2086 # the client command is a word list
-check "vm1: cat of 64 KiB arrives byte-exact (sha256)" \
-    "$NVSEC_BUILD/bench/throughput-probe" --config vsbypass --file /data/f64k.txt --bytes 65536 \
-    --sha256 "$sha" --runs 1 --timeout-s 300 --password-file "$NVSEC_ROOT/src/l2/root-password" -- $client
+check "vm1: cat of 64 KiB arrives byte-exact (sha256)" cat_arrives_exact vsbypass vm1
 
 # Attaching to a VM that does not run names the cause.
 out=$(timeout 30 "$STACK" console vm7 </dev/null 2>&1)

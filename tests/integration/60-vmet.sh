@@ -11,7 +11,7 @@
 
 IDS=$NVSEC_BUILD/ids
 SOCK=$NVSEC_RUN/sock/vmet.sock
-RAM=/dev/shm/nvsec${NVSEC_RUN//\//-}.l1.ram
+RAM=$(vmet_ram l1)
 export VMET_SHADOW_LOG=$NVSEC_BUILD/test-logs/vmet-shadow.log
 
 # pid_names: "PID NAME" lines, sorted, from ps-like output (PID in column 1, name last).
@@ -88,7 +88,7 @@ check "L0's RAM file removed after stop" test ! -e "$RAM"
 # on L0 (scripts/stack start nonnested --vmet), compared the same way.
 stack_up nonnested --vmet
 NNSOCK=$NVSEC_RUN/sock/vmet-vm0.sock
-NNRAM=/dev/shm/nvsec${NVSEC_RUN//\//-}.vm0.ram
+NNRAM=$(vmet_ram vm0)
 check "nonnested: L0's RAM file is root-only" test "$(stat -c %a "$NNRAM")" = 600
 check "nonnested: a sleeper started in the VM" test "$(vm_run vm0 spawn-idle 1)" = 1
 for try in 1 2 3; do

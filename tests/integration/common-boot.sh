@@ -5,7 +5,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 boot_test() {
-    local config=$1 ready_limit=$2 out want got client
+    local config=$1 ready_limit=$2 out want got
     stack_down
     stack_up "$config"
     check "start $config prints a ready line" grep -qE "^ready $config vm0 console=.+" <<<"$STACK_OUT"
@@ -24,12 +24,8 @@ boot_test() {
 
     # The 64 KiB file printed with cat crosses the whole console path (L0 or
     # L1 serial, sshd, the ssh client) byte-exact.
-    make -s -C "$NVSEC_ROOT/bench" >/dev/null
-    client=$(sed -n "s/^ready $config vm0 console=//p" <<<"$STACK_OUT")
-    # shellcheck disable=SC2086 # the client command is a word list
     check "$config: cat of 64 KiB arrives byte-exact at the ssh client (sha256)" \
-        "$NVSEC_BUILD/bench/throughput-probe" --config "$config" --file /data/f64k.txt --bytes 65536 \
-        --sha256 "$want" --runs 1 --timeout-s 300 --password-file "$NVSEC_ROOT/src/l2/root-password" -- $client
+        cat_arrives_exact "$config" vm0
 
     out=$("$STACK" start "$config" 2>&1); rc=$?
     check_eq "$config: second start refused" 1 "$rc"

@@ -59,6 +59,19 @@ l1_run() {
     "$CONSOLE_RUN" --timeout 120 -- "$STACK" l1-console --- "$@"
 }
 
+# cat_arrives_exact CONFIG VM: `cat` of the VM's 64 KiB file arrives at the
+# ssh client byte-exact (length and sha256), through the console command of
+# VM's ready line in $STACK_OUT. For use with check.
+cat_arrives_exact() {
+    local config=$1 vm=$2 client sha
+    make -s -C "$NVSEC_ROOT/bench" >/dev/null || return 1
+    client=$(sed -n "s/^ready [^ ]* $vm console=//p" <<<"$STACK_OUT")
+    sha=$(awk '$2 == "/data/f64k.txt" { print $1 }' "$NVSEC_BUILD/images/files.sha256")
+    # shellcheck disable=SC2086 # the client command is a word list
+    "$NVSEC_BUILD/bench/throughput-probe" --config "$config" --file /data/f64k.txt --bytes 65536 \
+        --sha256 "$sha" --runs 1 --timeout-s 300 --password-file "$NVSEC_ROOT/src/l2/root-password" -- $client
+}
+
 # our_processes: pids of every process this stack could have left behind:
 # everything it starts (L0s, sshd, console brokers) names its run directory on
 # its command line, and other stacks (another NVSEC_RUN) are not ours.
