@@ -18,10 +18,14 @@ VMC_CONSOLE_RUN=$NVSEC_ROOT/scripts/console-run
 VMC_PW=$(cat "$NVSEC_ROOT/src/l2/root-password")
 # vmI's monitor listens on 127.0.0.1:(VMC_MON_BASE + I) inside L1.
 VMC_MON_BASE=4440
-# In L1: hmp PORT CMD [SECONDS]: send one monitor command, print the answer
-# without the prompt and line-editing noise.
+# In L1: hmp PORT CMD [TENTHS]: send one monitor command and print its answer
+# without the prompt and line-editing noise. It waits for the monitor's next
+# prompt (the answer is complete; a synchronous "migrate" has ended), for the
+# connection to end (quit, nothing listening), or TENTHS of a second (600).
+# A fixed wait is not enough: under load L1's QEMU answers late, and closing
+# the connection before it has read the command loses the command.
 # shellcheck disable=SC2016 # expanded in L1
-VMC_L1_FUNCS='hmp() { (echo "$2"; sleep "${3:-1}") | nc 127.0.0.1 "$1" 2>/dev/null | tr -d "\r" | grep -a -v "(qemu)\|\[K\|^QEMU .* monitor"; }; up() { cut -d" " -f1 /proc/uptime; }'
+VMC_L1_FUNCS='hmp() { f=/tmp/hmp.$$; : >"$f"; rm -f "$f.end"; (echo "$2"; t=0; while [ ! -e "$f.end" ] && [ "$(grep -c "(qemu)" "$f")" -lt 2 ] && [ $t -lt "${3:-600}" ]; do sleep 0.1; t=$((t + 1)); done) | { nc 127.0.0.1 "$1" >"$f" 2>/dev/null; : >"$f.end"; }; tr -d "\r" <"$f" | grep -a -v "(qemu)\|\[K\|^QEMU .* monitor"; rm -f "$f" "$f.end"; }; up() { cut -d" " -f1 /proc/uptime; }'
 
 # vmc_l1 CMD: run CMD in L1's root shell, print its output; status is CMD's.
 # CMD runs in a subshell, so an "exit" in it never ends the admin's shell.
@@ -57,21 +61,24 @@ vmc_monitor_up() {
 # vmc_suspend I IMG: stop vmI, save it to IMG in L1; prints the save's
 # seconds (QEMU's "total time"). Fails if the migration does not complete.
 # The bandwidth limit is lifted first, as libvirt does when it saves a VM to
-# a file (QEMU's default limit is for live migration over a network).
+# a file (QEMU's default limit is for live migration over a network). HMP's
+# "migrate" holds the monitor until the migration ends (up to 10 min here).
 vmc_suspend() {
     local port=$((VMC_MON_BASE + $1))
-    vmc_l1 "rm -f $2; hmp $port stop 0.2 >/dev/null;" \
-        "hmp $port 'migrate_set_parameter max-bandwidth 100G' 0.2 >/dev/null;" \
-        "hmp $port 'migrate \"exec:cat > $2\"' 0.2 >/dev/null;" \
-        "t=0; until hmp $port 'info migrate' 0.2 | grep -q 'Migration status: completed'; do" \
-        "  [ \$t -lt 3000 ] || { echo 'migration did not complete'; hmp $port 'info migrate'; exit 1; };" \
-        "  t=\$((t + 1)); done;" \
+    vmc_l1 "rm -f $2; hmp $port stop >/dev/null;" \
+        "hmp $port 'migrate_set_parameter max-bandwidth 100G' >/dev/null;" \
+        "hmp $port 'migrate \"exec:cat > $2\"' 6000 >/dev/null;" \
+        "t=0; until hmp $port 'info migrate' | grep -q 'Migration status: completed'; do" \
+        "  [ \$t -lt 600 ] || { echo 'migration did not complete'; hmp $port 'info migrate'; exit 1; };" \
+        "  sleep 0.1; t=\$((t + 1)); done;" \
         "hmp $port 'info migrate' | sed -n 's/^total time: \\([0-9]*\\) ms.*/\\1/p' | awk '{ printf \"%.3f\\n\", \$1 / 1000 }'"
 }
 
-# vmc_quit I: end vmI's QEMU (after a suspend).
+# vmc_quit I: end vmI's QEMU (after a suspend) and wait until it is gone.
 vmc_quit() {
-    vmc_l1 "hmp $((VMC_MON_BASE + $1)) quit >/dev/null 2>&1; sleep 1; true" >/dev/null
+    # shellcheck disable=SC2016 # expanded in L1
+    vmc_l1 "p=\$(cat /run/nvsec/vm$1.pid); hmp $((VMC_MON_BASE + $1)) quit 50 >/dev/null 2>&1;" \
+        "t=0; while kill -0 \$p 2>/dev/null && [ \$t -lt 100 ]; do sleep 0.1; t=\$((t + 1)); done; true" >/dev/null
 }
 
 # vmc_resume I IMG [MEM_MIB]: start vmI from IMG and let it run; prints the
@@ -83,14 +90,14 @@ vmc_resume() {
     # shellcheck disable=SC2016 # expanded in L1
     vmc_l1 "t0=\$(up); NVSEC_L2_MEM=$mem NVSEC_L2_MONITOR=$VMC_MON_BASE start-l2 vm$i $i" \
         "-incoming 'exec:cat $img' >/dev/null;" \
-        "t=0; until s=\$(hmp $port 'info status' 0.1); echo \"\$s\" | grep -q 'status: paused\$\|status: paused (postmigrate)\|status: running'; do" \
+        "t=0; until s=\$(hmp $port 'info status'); echo \"\$s\" | grep -q 'status: paused\$\|status: paused (postmigrate)\|status: running'; do" \
         "  if [ \$t -ge 6000 ] || ! kill -0 \$(cat /run/nvsec/vm$i.pid) 2>/dev/null; then" \
         "    echo \"resume failed: \$s\"; tail -n 5 /run/nvsec/vm$i.qemu.log; exit 1; fi;" \
-        "  t=\$((t + 1)); done;" \
-        "hmp $port cont 0.1 >/dev/null;" \
-        "t=0; until s=\$(hmp $port 'info status' 0.1); echo \"\$s\" | grep -q 'status: running'; do" \
+        "  sleep 0.1; t=\$((t + 1)); done;" \
+        "hmp $port cont >/dev/null;" \
+        "t=0; until s=\$(hmp $port 'info status'); echo \"\$s\" | grep -q 'status: running'; do" \
         "  [ \$t -lt 100 ] || { echo \"resume failed: \$s\"; tail -n 5 /run/nvsec/vm$i.qemu.log; exit 1; };" \
-        "  t=\$((t + 1)); done; t1=\$(up); sleep 2;" \
+        "  sleep 0.1; t=\$((t + 1)); done; t1=\$(up); sleep 2;" \
         "s=\$(hmp $port 'info status'); echo \"\$s\" | grep -q 'status: running' ||" \
         "  { echo \"resume failed: \$s\"; tail -n 5 /run/nvsec/vm$i.qemu.log; exit 1; };" \
         "awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.3f\\n\", b - a }'"
