@@ -433,6 +433,70 @@ static struct result c_nested_cache_flush(void)
     return walk2(4, VA1, &cache);
 }
 
+
+/* Guest 1 GiB page over a 2 MiB NPT page: one entry answers for the 2 MiB. */
+static struct result c_nested_cache_large_page(void)
+{
+    struct result r;
+    uint64_t base = VA1 & ~0x3fffffffull, before;
+
+    vmet_tcache_flush(&cache);
+    c_nested_guest1g_npt2m();
+    walk2(4, base, &cache);
+    before = reads;
+    r = walk2(4, base + 0x12345, &cache);      /* another 4 KiB page of the same 2 MiB */
+    r.max_reads = 0;
+    if (reads != before) {
+        r.st = VMET_E_INVAL;
+    }
+    return r;
+}
+
+/* The cached 2 MiB must not answer for the next 2 MiB, which the NPT does not map. */
+static struct result c_nested_cache_large_page_bounded(void)
+{
+    uint64_t base = VA1 & ~0x3fffffffull;
+
+    vmet_tcache_flush(&cache);
+    c_nested_guest1g_npt2m();
+    walk2(4, base, &cache);
+    return walk2(4, base + (1ull << 21), &cache);
+}
+
+/* A 4 KiB entry answers for its page only: the neighbour maps elsewhere. */
+static struct result c_nested_cache_4k_not_neighbour(void)
+{
+    vmet_tcache_flush(&cache);
+    npt_4k(16);
+    guest_map4k(VA1, pg(9));
+    gset(4, ix(VA1 + PAGE, 1), pg(11) | P);
+    walk2(4, VA1, &cache);
+    return walk2(4, VA1 + PAGE, &cache);
+}
+
+/* Stage 2 alone: a 2 MiB NPT page is cached once for every gpa in it. */
+static struct result c_stage2_cache_2m(void)
+{
+    struct vmet_stage2 s2 = { .host = &host, .ncr3 = pg(20), .levels = 4, .cache = &cache };
+    struct vmet_walk_out o;
+    struct result r = { 0 };
+    uint64_t before;
+
+    vmet_tcache_flush(&cache);
+    set(20, 0, pg(21) | P);
+    set(21, 0, pg(22) | P);
+    set(22, 0, 0 | PS | P);                    /* gpa [0,2M) -> hpa [0,2M) */
+    vmet_stage2_translate(&s2, pg(5), &o);
+    before = reads;
+    r.st = vmet_stage2_translate(&s2, pg(7) + 0x10, &o);
+    r.pa = o.pa;
+    r.page_size = o.page_size;
+    if (reads != before) {
+        r.st = VMET_E_INVAL;
+    }
+    return r;
+}
+
 static const struct {
     const char *name;
     struct result (*run)(void);
@@ -472,6 +536,10 @@ static const struct {
     { "nested_read_crosses_into_fault", c_nested_read_crosses_into_fault, VMET_E_NESTED_FAULT, 0, 0, 0 },
     { "nested_cache_hit_no_reads", c_nested_cache_hit, VMET_OK, (9 + HOST_OFF) * PAGE + 0x680, 0x9680, 4096 },
     { "nested_cache_flush_sees_remap", c_nested_cache_flush, VMET_OK, (10 + HOST_OFF) * PAGE + 0x678, 0xa678, 4096 },
+    { "nested_cache_large_page_no_reads", c_nested_cache_large_page, VMET_OK, 0x12345, 0x12345, 1 << 21 },
+    { "nested_cache_large_page_bounded", c_nested_cache_large_page_bounded, VMET_E_NESTED_FAULT, 0, 0, 0 },
+    { "nested_cache_4k_not_neighbour", c_nested_cache_4k_not_neighbour, VMET_OK, (11 + HOST_OFF) * PAGE + 0x678, 0xb678, 4096 },
+    { "stage2_cache_2m_no_reads", c_stage2_cache_2m, VMET_OK, 7 * PAGE + 0x10, 0, 1 << 21 },
 };
 
 int main(void)

@@ -3,7 +3,9 @@
 
 #include "vmet_tcache.h"
 
-#define PAGE_MASK 0xfffull
+/* The sizes an entry can have, largest first. */
+static const uint64_t tcache_sizes[] = { 1ull << 30, 1ull << 21, 1ull << 12 };
+#define NSIZES (sizeof(tcache_sizes) / sizeof(tcache_sizes[0]))
 
 void vmet_tcache_flush(struct vmet_tcache *c)
 {
@@ -14,12 +16,13 @@ void vmet_tcache_flush(struct vmet_tcache *c)
 static uint64_t tag_of(uint64_t root, unsigned space)
 {
     /* Root 0 is a legal table address: bit 1 marks a used slot. */
-    return (root & ~PAGE_MASK) | space | 2u;
+    return (root & ~0xfffull) | space | 2u;
 }
 
-static struct vmet_tcache_entry *slot(struct vmet_tcache *c, uint64_t tag, uint64_t vpage)
+static struct vmet_tcache_entry *slot(struct vmet_tcache *c, uint64_t tag, uint64_t vpage,
+                                      uint64_t size)
 {
-    uint64_t h = (vpage >> 12) ^ (tag >> 12) * 0x9e3779b97f4a7c15ull;
+    uint64_t h = (vpage >> 12) ^ (tag >> 12) * 0x9e3779b97f4a7c15ull ^ size;
 
     return &c->e[(h ^ (h >> 29)) & (VMET_TCACHE_SLOTS - 1)];
 }
@@ -27,29 +30,40 @@ static struct vmet_tcache_entry *slot(struct vmet_tcache *c, uint64_t tag, uint6
 int vmet_tcache_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
                        uint64_t addr, uint64_t *gpa, uint64_t *hpa, uint64_t *page_size)
 {
-    uint64_t tag = tag_of(root, space), vpage = addr & ~PAGE_MASK;
-    struct vmet_tcache_entry *e = slot(c, tag, vpage);
+    uint64_t tag = tag_of(root, space);
 
-    if (e->tag != tag || e->vpage != vpage) {
-        c->misses++;
-        return 0;
+    for (unsigned i = 0; i < NSIZES; i++) {
+        uint64_t size = tcache_sizes[i], vpage = addr & ~(size - 1);
+        struct vmet_tcache_entry *e = slot(c, tag, vpage, size);
+
+        if (e->tag == tag && e->vpage == vpage && e->page_size == size) {
+            c->hits++;
+            *gpa = e->gpage | (addr & (size - 1));
+            *hpa = e->hpage | (addr & (size - 1));
+            *page_size = size;
+            return 1;
+        }
     }
-    c->hits++;
-    *gpa = e->gpage | (addr & PAGE_MASK);
-    *hpa = e->hpage | (addr & PAGE_MASK);
-    *page_size = e->page_size;
-    return 1;
+    c->misses++;
+    return 0;
 }
 
 void vmet_tcache_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
                         uint64_t addr, uint64_t gpa, uint64_t hpa, uint64_t page_size)
 {
-    uint64_t tag = tag_of(root, space), vpage = addr & ~PAGE_MASK;
-    struct vmet_tcache_entry *e = slot(c, tag, vpage);
+    uint64_t tag = tag_of(root, space), size = tcache_sizes[NSIZES - 1];
+    struct vmet_tcache_entry *e;
 
+    for (unsigned i = 0; i < NSIZES; i++) {
+        if (page_size >= tcache_sizes[i]) {
+            size = tcache_sizes[i];
+            break;
+        }
+    }
+    e = slot(c, tag, addr & ~(size - 1), size);
     e->tag = tag;
-    e->vpage = vpage;
-    e->gpage = gpa & ~PAGE_MASK;
-    e->hpage = hpa & ~PAGE_MASK;
-    e->page_size = page_size;
+    e->vpage = addr & ~(size - 1);
+    e->gpage = gpa & ~(size - 1);
+    e->hpage = hpa & ~(size - 1);
+    e->page_size = size;
 }

@@ -1,8 +1,10 @@
 /*
- * Translation cache: a direct-mapped table of 4 KiB-page translations, each
- * tagged with the root (and space) it was made under. The owner flushes it
- * whenever the roots it was filled under change (vmet_refresh), so a stale
- * root never answers; within one root it is a snapshot, as a TLB is. Pure C.
+ * Translation cache: a direct-mapped table of translations, each at the size
+ * of the mapping it came from (4 KiB, 2 MiB or 1 GiB: one entry answers for a
+ * whole large page, as a TLB's large-page entries do) and tagged with the
+ * root (and space) it was made under. The owner flushes it whenever the roots
+ * it was filled under change (vmet_refresh), so a stale root never answers;
+ * within one root it is a snapshot, as a TLB is. Pure C.
  */
 #ifndef VMET_TCACHE_H
 #define VMET_TCACHE_H
@@ -17,10 +19,10 @@
 
 struct vmet_tcache_entry {
     uint64_t tag;                    /* root | space | 2 (bit 1: in use); 0 = empty */
-    uint64_t vpage;                  /* 4 KiB page of the input address */
-    uint64_t gpage;                  /* VM-physical 4 KiB page (VA space only) */
-    uint64_t hpage;                  /* L1-physical 4 KiB page */
-    uint64_t page_size;              /* size of the mapping the page belongs to */
+    uint64_t vpage;                  /* the input address's page of size page_size */
+    uint64_t gpage;                  /* VM-physical page (VA space only) */
+    uint64_t hpage;                  /* L1-physical page */
+    uint64_t page_size;              /* 4 KiB, 2 MiB or 1 GiB */
 };
 
 struct vmet_tcache {
@@ -32,11 +34,16 @@ void vmet_tcache_flush(struct vmet_tcache *c);
 
 /*
  * Look up addr in space under root. On a hit returns 1 and sets *gpa, *hpa
- * (addr's own byte) and *page_size; else 0.
+ * (addr's own byte) and *page_size (the cached page's size); else 0.
  */
 int vmet_tcache_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
                        uint64_t addr, uint64_t *gpa, uint64_t *hpa, uint64_t *page_size);
 
+/*
+ * Cache the translation of addr (to gpa and hpa) made by a mapping of
+ * page_size bytes: it is kept at the largest of 4 KiB, 2 MiB, 1 GiB that is
+ * no larger than page_size, so it answers for that whole page.
+ */
 void vmet_tcache_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
                         uint64_t addr, uint64_t gpa, uint64_t hpa, uint64_t page_size);
 
