@@ -16,6 +16,7 @@
 #include "migration/vmstate.h"
 #include "hw/char/serial.h"
 
+#include "core/nvsec_bql.h"
 #include "core/nvsec_log.h"
 #include "seal/usshadow.h"
 #include "seal/usshadow_seal.h"
@@ -30,22 +31,6 @@ typedef struct UsshadowState {
     struct usshadow_replay replay;
     GPtrArray *restored;        /* VsbDevice *, tagged, bound to no VM yet */
 } UsshadowState;
-
-static bool uss_bql_lock(void)
-{
-    if (qemu_mutex_iothread_locked()) {
-        return false;
-    }
-    qemu_mutex_lock_iothread();
-    return true;
-}
-
-static void uss_bql_unlock(bool taken)
-{
-    if (taken) {
-        qemu_mutex_unlock_iothread();
-    }
-}
 
 /*
  * The key comes as a QEMU secret object (crypto/secret.c): QEMU's crypto API
@@ -211,7 +196,7 @@ int usshadow_query(struct ultracall_shadow_entry *out, size_t max)
     if (!v) {
         return -ENODEV;
     }
-    bql = uss_bql_lock();
+    bql = nvsec_bql_lock();
     qemu_mutex_lock(&v->lock);
     need = v->uss ? v->uss->restored->len : 0;
     for (size_t i = 0; i < v->table.nb; i++) {
@@ -234,7 +219,7 @@ int usshadow_query(struct ultracall_shadow_entry *out, size_t max)
         }
     }
     qemu_mutex_unlock(&v->lock);
-    uss_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
     return need <= max ? (int)n : -ENOSPC;
 }
 
@@ -299,11 +284,11 @@ long usshadow_save(const char *tag, uint8_t *out, size_t cap)
     if (!v || !v->uss) {
         return -ENODEV;
     }
-    bql = uss_bql_lock();
+    bql = nvsec_bql_lock();
     t_locked = get_clock();
     d = uss_bound_device(v, tag);
     if (!d) {
-        uss_bql_unlock(bql);
+        nvsec_bql_unlock(bql);
         return -ENOENT;
     }
     /*
@@ -322,7 +307,7 @@ long usshadow_save(const char *tag, uint8_t *out, size_t cap)
                   PRId64 " us in L0, of which %" PRId64 " us waiting for the BQL",
                   tag, n, d->seal_seq, (get_clock() - t0) / 1000, (t_locked - t0) / 1000);
     }
-    uss_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
     return n;
 }
 
@@ -397,10 +382,10 @@ int usshadow_restore(const char *tag, const uint8_t *blob, size_t len)
     if (!v || !v->uss) {
         return -ENODEV;
     }
-    bql = uss_bql_lock();
+    bql = nvsec_bql_lock();
     t_locked = get_clock();
     rc = uss_restore_locked(v, tag, blob, len);
-    uss_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
     if (rc == 0) {
         nvsec_log("usshadow", "restore %.*s took %" PRId64 " us in L0, of which %"
                   PRId64 " us waiting for the BQL", ULTRACALL_VMTAG_MAX, tag,
@@ -424,7 +409,7 @@ int usshadow_release(const char *tag)
     if (!v) {
         return -ENODEV;
     }
-    bql = uss_bql_lock();
+    bql = nvsec_bql_lock();
     qemu_mutex_lock(&v->lock);
     b = vsbypass_table_find_tag(&v->table, tag);
     if (b) {
@@ -439,6 +424,6 @@ int usshadow_release(const char *tag)
         vsbypass_device_retire(v, d);
         nvsec_log("usshadow", "released %.*s", ULTRACALL_VMTAG_MAX, tag);
     }
-    uss_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
     return d ? 0 : -ENOENT;
 }

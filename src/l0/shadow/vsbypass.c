@@ -40,6 +40,7 @@
 #include "sysemu/sysemu.h"
 #include "cpu.h"
 
+#include "core/nvsec_bql.h"
 #include "core/nvsec_log.h"
 #include "shadow/shadow_uart_port.h"
 #include "shadow/vsbypass_hooks.h"
@@ -75,23 +76,6 @@ typedef struct VsbPending {
     unsigned size;
 } VsbPending;
 static __thread VsbPending vsb_pending;
-
-/* Take the BQL unless this thread holds it already; true if taken here. */
-static bool vsb_bql_lock(void)
-{
-    if (qemu_mutex_iothread_locked()) {
-        return false;
-    }
-    qemu_mutex_lock_iothread();
-    return true;
-}
-
-static void vsb_bql_unlock(bool taken)
-{
-    if (taken) {
-        qemu_mutex_unlock_iothread();
-    }
-}
 
 /* --- shadow devices (BQL held) --------------------------------------------- */
 
@@ -430,7 +414,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
         nvsec_log("vsbypass", "bad claimed access port %#x size %u", port, size);
         return;
     }
-    bql = vsb_bql_lock();
+    bql = nvsec_bql_lock();
     d = vsb_bind(v, env->nested_cr3);
     if (d && unlikely(d->frozen)) {
         /* Saved for a migration, yet running here: the move failed. */
@@ -449,7 +433,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
         }
         result |= byte << (8 * i);
     }
-    vsb_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
     if (!write) {
         *val = result;
     }
@@ -505,7 +489,7 @@ void vsbypass_vmrun(CPUX86State *env)
         qemu_mutex_unlock(&v->lock);
         return;
     }
-    bql = vsb_bql_lock();
+    bql = nvsec_bql_lock();
     qemu_mutex_lock(&v->lock);
     vsbypass_table_vmrun(&v->table, env->vm_vmcb, ncr3, true, get_clock(), dropped);
     qemu_mutex_unlock(&v->lock);
@@ -518,7 +502,7 @@ void vsbypass_vmrun(CPUX86State *env)
             vsb_device_retire(v, dropped[i]);
         }
     }
-    vsb_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
 }
 
 int vsbypass_vmtag_set(CPUX86State *env, const char *tag)
@@ -537,15 +521,15 @@ int vsbypass_vmtag_set(CPUX86State *env, const char *tag)
         nvsec_log("vsbypass", "VMTAG_SET from a user VM without nested paging");
         return -EOPNOTSUPP;
     }
-    bql = vsb_bql_lock();
+    bql = nvsec_bql_lock();
     rc = vsb_vmtag_adopt(v, ncr3, tag);
     if (rc <= 0) {
-        vsb_bql_unlock(bql);
+        nvsec_bql_unlock(bql);
         return rc;
     }
     d = vsb_bind(v, ncr3);
     if (!d) {
-        vsb_bql_unlock(bql);
+        nvsec_bql_unlock(bql);
         return -ENOMEM;
     }
     qemu_mutex_lock(&v->lock);
@@ -568,7 +552,7 @@ int vsbypass_vmtag_set(CPUX86State *env, const char *tag)
         /* Interrupts raised before the tag could not be routed: send the level now. */
         vsbypass_irq_send(d, d->irq_level);
     }
-    vsb_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
     if (rc < 0) {
         nvsec_log("vsbypass", "VMTAG_SET %.*s from ncr3 %#" PRIx64 ": %s",
                   ULTRACALL_VMTAG_MAX, tag, ncr3, strerror(-rc));

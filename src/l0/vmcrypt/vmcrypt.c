@@ -70,6 +70,7 @@
 #include "cpu.h"
 #include "tcg/helper-tcg.h"
 
+#include "core/nvsec_bql.h"
 #include "core/nvsec_log.h"
 #include "vmcrypt/vmcrypt_dma.h"
 #include "vmcrypt/vmcrypt_hooks.h"
@@ -186,22 +187,6 @@ static VmcryptState *vmc_global;
 static __thread uint64_t vmc_last_la;
 
 /* --- small helpers ---------------------------------------------------------- */
-
-static bool vmc_bql_lock(void)
-{
-    if (qemu_mutex_iothread_locked()) {
-        return false;
-    }
-    qemu_mutex_lock_iothread();
-    return true;
-}
-
-static void vmc_bql_unlock(bool taken)
-{
-    if (taken) {
-        qemu_mutex_unlock_iothread();
-    }
-}
 
 G_GNUC_PRINTF(2, 3)
 static void vmc_trace(VmcryptState *v, const char *fmt, ...)
@@ -1126,7 +1111,7 @@ static void vmc_window(VmcryptState *v, VmcInst *in, CPUX86State *env, uint64_t 
     if (!(env->hflags & HF_CS64_MASK)) {
         la = (uint32_t)la;
     }
-    bql = vmc_bql_lock();
+    bql = nvsec_bql_lock();
     qemu_mutex_lock(&v->lock);
     if (vmc_exit_decodes(v, in, code, info1, info2)) {
         vmc_window_walk(v, in, env, la, true);
@@ -1139,7 +1124,7 @@ static void vmc_window(VmcryptState *v, VmcInst *in, CPUX86State *env, uint64_t 
         v->n_windows++;
     }
     qemu_mutex_unlock(&v->lock);
-    vmc_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
 }
 
 /* --- hooks ----------------------------------------------------------------- */
@@ -1282,7 +1267,7 @@ static void vmc_l2_fill(VmcryptState *v, CPUX86State *env, uint64_t gpa_pfn, uin
     }
     qemu_mutex_unlock(&v->lock);
     /* A rewrite may follow: exclude BQL-held device reads (see the top). */
-    bql = vmc_bql_lock();
+    bql = nvsec_bql_lock();
     qemu_mutex_lock(&v->lock);
     vmc_l2_touch(&v->table, &in->core, gpa_pfn, hpa_pfn, &a);
     if (vmc_apply(v, hpa_pfn, &a) && v->l2_saw_l1_page) {
@@ -1290,7 +1275,7 @@ static void vmc_l2_fill(VmcryptState *v, CPUX86State *env, uint64_t gpa_pfn, uin
         tlb_flush(env_cpu(env));
     }
     qemu_mutex_unlock(&v->lock);
-    vmc_bql_unlock(bql);
+    nvsec_bql_unlock(bql);
     if (a.meta_violation) {
         nvsec_log("vmcrypt", "user VM %u uses L2-physical %#" PRIx64 ", VMCrypt's metadata "
                   "range: its images will not resume", in->core.id, gpa_pfn << VMC_PAGE_SHIFT);
