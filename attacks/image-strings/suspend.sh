@@ -68,10 +68,10 @@ vmc_suspend() {
     vmc_l1 "rm -f $2; hmp $port stop >/dev/null;" \
         "hmp $port 'migrate_set_parameter max-bandwidth 100G' >/dev/null;" \
         "hmp $port 'migrate \"exec:cat > $2\"' 6000 >/dev/null;" \
-        "t=0; until hmp $port 'info migrate' | grep -q 'Migration status: completed'; do" \
-        "  [ \$t -lt 600 ] || { echo 'migration did not complete'; hmp $port 'info migrate'; exit 1; };" \
+        "t=0; until m=\$(hmp $port 'info migrate'); echo \"\$m\" | grep -q 'Migration status: completed'; do" \
+        "  [ \$t -lt 600 ] || { echo 'migration did not complete'; echo \"\$m\"; exit 1; };" \
         "  sleep 0.1; t=\$((t + 1)); done;" \
-        "hmp $port 'info migrate' | sed -n 's/^total time: \\([0-9]*\\) ms.*/\\1/p' | awk '{ printf \"%.3f\\n\", \$1 / 1000 }'"
+        "echo \"\$m\" | sed -n 's/^total time: \\([0-9]*\\) ms.*/\\1/p' | awk '{ printf \"%.3f\\n\", \$1 / 1000 }'"
 }
 
 # vmc_quit I: end vmI's QEMU (after a suspend) and wait until it is gone.
