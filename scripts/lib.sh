@@ -59,3 +59,16 @@ run_logged() {
 # one; vmet_ram_prefix is what all of one stack's files start with.
 vmet_ram_prefix() { local run=${NVSEC_RUN:-/run/nvsec}; echo "/dev/shm/nvsec${run//\//-}."; }
 vmet_ram() { echo "$(vmet_ram_prefix)$1.ram"; }
+
+# bench_meta_common: the first lines of every benchmark's .meta file: the
+# commit (-dirty when code differs from it; results, figures and PAPER.md are
+# what benchmarks write, so they do not count), date, machine and the builds.
+bench_meta_common() {
+    local dirty=""
+    git -C "$NVSEC_ROOT" diff --quiet -- . ":!results" ":!figures" ":!PAPER.md" 2>/dev/null || dirty=-dirty
+    echo "commit=$(git -C "$NVSEC_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)$dirty"
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "machine=$(uname -n) $(nproc) cores $(free -g | awk '/^Mem:/{print $2}') GiB, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "l0=$(readlink -f "$NVSEC_BUILD/qemu-l0")"
+    echo "images=$(readlink -f "$NVSEC_BUILD/images/l1.cpio" | xargs dirname)"
+}
