@@ -6,6 +6,7 @@
  *   nvsec-shadowctl restore TAG FILE      FILE's sealed state restored as TAG
  *   nvsec-shadowctl release TAG           release TAG's device on this L0
  *   nvsec-shadowctl badargs TAG           bad-argument suite (see below)
+ *   nvsec-shadowctl time N                N query ultracalls timed (see cmd_time)
  *
  * Prints one line per result; exit status 0 on success, 1 if L0 refused
  * (the line names the error), 2 on bad usage or a local failure.
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uc_l1.h"
@@ -333,6 +335,71 @@ static void bad_blobs(const char *tag)
     uc_l1_buf_free(g, len);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * time N: N query ultracalls on a one-page and on a 128 KiB buffer (the
+ * migration manager's first save buffer: L0 walks all 32 pages), timed
+ * around VMMCALL; the fixed cost of an ultracall from L1, without sealing.
+ */
+static int cmd_time(const char *count)
+{
+    static const size_t sizes[] = { 4096, 128 * 1024 };
+    long n = strtol(count, NULL, 10);
+    uint64_t *us;
+
+    if (n < 1 || n > 100000) {
+        fprintf(stderr, "nvsec-shadowctl: time: N must be 1..100000\n");
+        return 2;
+    }
+    us = calloc((size_t)n, sizeof(*us));
+    for (size_t s = 0; us && s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        void *buf = uc_l1_buf_alloc(sizes[s]);
+
+        if (!buf) {
+            perror("nvsec-shadowctl: buffer");
+            free(us);
+            return 2;
+        }
+        for (long i = 0; i < n; i++) {
+            uint64_t t0 = now_ns();
+            int64_t rc = uc_l1_call(ULTRACALL_OP_SHADOW_QUERY, (uintptr_t)buf, sizes[s]);
+
+            us[i] = (now_ns() - t0) / 1000;
+            if (rc < 0) {
+                printf("time: query: %s\n", uc_l1_errname(rc));
+                uc_l1_buf_free(buf, sizes[s]);
+                free(us);
+                return 1;
+            }
+        }
+        uc_l1_buf_free(buf, sizes[s]);
+        qsort(us, (size_t)n, sizeof(*us), cmp_u64);
+        printf("time: query %zu B: n=%ld median_us=%llu p5_us=%llu p95_us=%llu\n", sizes[s], n,
+               (unsigned long long)us[n / 2], (unsigned long long)us[n / 20],
+               (unsigned long long)us[n - 1 - n / 20]);
+    }
+    if (!us) {
+        perror("nvsec-shadowctl: time");
+        return 2;
+    }
+    free(us);
+    return 0;
+}
+
 static int cmd_badargs(const char *tag)
 {
     char field[ULTRACALL_VMTAG_SIZE];
@@ -352,7 +419,7 @@ static int cmd_badargs(const char *tag)
 static int usage(void)
 {
     fprintf(stderr, "usage: nvsec-shadowctl query | save TAG FILE | restore TAG FILE |"
-                    " release TAG | badargs TAG\n");
+                    " release TAG | badargs TAG | time N\n");
     return 2;
 }
 
@@ -370,6 +437,9 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && !strcmp(argv[1], "release")) {
         return cmd_state(ULTRACALL_OP_SHADOW_RELEASE, argv[2], NULL);
+    }
+    if (argc == 3 && !strcmp(argv[1], "time")) {
+        return cmd_time(argv[2]);
     }
     if (argc == 3 && !strcmp(argv[1], "badargs")) {
         return cmd_badargs(argv[2]);
