@@ -1,20 +1,28 @@
 /*
  * console-probe: the downtime of a user VM's console across a migration, as
  * seen from outside (USShadow, papers/002 fig. 8). The VM prints a tick
- * every few ms; the probe reads the source L0's console socket until L0
- * closes it (the state leaves with the migration), then connects to the
- * destination L0's console socket as soon as it exists, and reports the
- * longest silence between two received bytes.
+ * every few ms; the probe reads the source host's console and, as soon as it
+ * can connect, the destination's, and reports the longest silence between
+ * two bytes received from either. Both are read at once because the source
+ * need not close: a shadow console in L0 does (its state leaves with the
+ * migration), L1's QEMU serial port (the nested configuration) stays open
+ * and falls silent, while the destination's QEMU listens from its start.
  *
- *   console-probe SRC.sock DST.sock TIMEOUT_S
+ *   console-probe SRC DST TIMEOUT_S
+ *
+ * SRC and DST: unix:PATH, tcp:HOST:PORT (IPv4, e.g. 127.0.0.1) or a plain
+ * path (a unix socket). The probe ends 3 s after the destination's first
+ * byte, or at TIMEOUT_S.
  *
  * Output: "probe: gap_ms=G src_bytes=S dst_bytes=D", or "probe: gap_ms=NA
- * ..." if the destination never answered within TIMEOUT_S (the console was
+ * ..." if the destination sent nothing within TIMEOUT_S (the console was
  * lost, e.g. the vsbypass configuration). Exit status 0, or 2 on bad usage
- * or if the source could not be read.
+ * or if the source could not be reached.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,14 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#define PROBE_TAIL_MS 3000.0
+
+struct probe_end {
+    const char *addr;
+    int fd;
+    long bytes;
+};
 
 static double now_ms(void)
 {
@@ -35,9 +51,14 @@ static double now_ms(void)
 static int connect_unix(const char *path)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd;
 
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    if (strlen(path) >= sizeof(a.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    memcpy(a.sun_path, path, strlen(path) + 1);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
         return fd;
     }
@@ -47,65 +68,119 @@ static int connect_unix(const char *path)
     return -1;
 }
 
-/* Read fd until EOF or deadline; track the longest gap. Returns bytes read. */
-static long drain(int fd, double deadline, double *last, double *gap)
+/* "HOST:PORT", an IPv4 host. */
+static int connect_tcp(const char *hostport)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    char host[64];
+    const char *colon = strrchr(hostport, ':');
+    char *end;
+    long port;
+    int fd;
+
+    if (!colon || (size_t)(colon - hostport) >= sizeof(host)) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    if (*end || port <= 0 || port > 65535 || inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    a.sin_port = htons((uint16_t)port);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+        return fd;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return -1;
+}
+
+static int probe_connect(const char *addr)
+{
+    if (strncmp(addr, "tcp:", 4) == 0) {
+        return connect_tcp(addr + 4);
+    }
+    return connect_unix(strncmp(addr, "unix:", 5) == 0 ? addr + 5 : addr);
+}
+
+/* Read what end e has; track the longest gap. Returns 0, or -1 at EOF. */
+static int probe_read(struct probe_end *e, double *last, double *gap)
 {
     char buf[4096];
-    long total = 0;
+    ssize_t n = read(e->fd, buf, sizeof(buf));
+    double t = now_ms();
 
-    for (;;) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int left = (int)(deadline - now_ms());
-
-        if (left <= 0 || poll(&p, 1, left) <= 0) {
-            return total;
-        }
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0) {
-            return total;
-        }
-        double t = now_ms();
-
-        if (*last > 0 && t - *last > *gap) {
-            *gap = t - *last;
-        }
-        *last = t;
-        total += n;
+    if (n <= 0) {
+        return -1;
     }
+    if (*last > 0 && t - *last > *gap) {
+        *gap = t - *last;
+    }
+    *last = t;
+    e->bytes += n;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    double deadline, last = 0, gap = 0;
-    long src, dst = 0;
-    int fd;
+    struct probe_end src = { .fd = -1 }, dst = { .fd = -1 };
+    double deadline, last = 0, gap = 0, dst_first = 0;
 
     if (argc != 4) {
-        fprintf(stderr, "usage: console-probe SRC.sock DST.sock TIMEOUT_S\n");
+        fprintf(stderr, "usage: console-probe SRC DST TIMEOUT_S\n");
         return 2;
     }
+    src.addr = argv[1];
+    dst.addr = argv[2];
     deadline = now_ms() + atof(argv[3]) * 1e3;
-    fd = connect_unix(argv[1]);
-    if (fd < 0) {
-        fprintf(stderr, "console-probe: %s: %s\n", argv[1], strerror(errno));
+    src.fd = probe_connect(src.addr);
+    if (src.fd < 0) {
+        fprintf(stderr, "console-probe: %s: %s\n", src.addr, strerror(errno));
         return 2;
     }
-    src = drain(fd, deadline, &last, &gap);
-    close(fd);
-    while ((fd = connect_unix(argv[2])) < 0 && now_ms() < deadline) {
-        usleep(1000);
-    }
-    if (fd >= 0) {
-        /* A few seconds of the destination's ticks close the gap. */
-        double until = now_ms() + 3000;
+    for (;;) {
+        double t = now_ms();
+        double end = dst_first > 0 && dst_first + PROBE_TAIL_MS < deadline ?
+                     dst_first + PROBE_TAIL_MS : deadline;
+        struct pollfd p[2] = { { .fd = src.fd, .events = POLLIN },
+                               { .fd = dst.fd, .events = POLLIN } };
+        int left = (int)(end - t);
 
-        dst = drain(fd, until < deadline ? until : deadline, &last, &gap);
-        close(fd);
+        if (left <= 0) {
+            break;
+        }
+        if (dst.fd < 0) {
+            dst.fd = probe_connect(dst.addr);
+            p[1].fd = dst.fd;
+            if (dst.fd < 0 && left > 1) {
+                left = 1;               /* the destination's socket may come at any moment */
+            }
+        }
+        if (poll(p, 2, left) <= 0) {
+            continue;
+        }
+        if (p[0].revents && probe_read(&src, &last, &gap) < 0) {
+            close(src.fd);
+            src.fd = -1;
+        }
+        if (p[1].revents) {
+            if (probe_read(&dst, &last, &gap) < 0) {
+                close(dst.fd);
+                dst.fd = -1;            /* closed before it answered: try again */
+            } else if (dst_first == 0) {
+                dst_first = now_ms();
+            }
+        }
     }
-    if (dst > 0) {
-        printf("probe: gap_ms=%.1f src_bytes=%ld dst_bytes=%ld\n", gap, src, dst);
+    if (dst.bytes > 0) {
+        printf("probe: gap_ms=%.1f src_bytes=%ld dst_bytes=%ld\n", gap, src.bytes, dst.bytes);
     } else {
-        printf("probe: gap_ms=NA src_bytes=%ld dst_bytes=0\n", src);
+        printf("probe: gap_ms=NA src_bytes=%ld dst_bytes=0\n", src.bytes);
     }
     return 0;
 }

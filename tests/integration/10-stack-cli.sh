@@ -14,6 +14,13 @@ check_eq "non-numeric --vms exits 2" 2 "$rc"
 "$STACK" bogus >/dev/null 2>&1; rc=$?
 check_eq "unknown subcommand exits 2" 2 "$rc"
 
+out=$("$STACK" start nested --no-shadow 2>&1); rc=$?
+check_eq "--no-shadow outside usshadow exits 2" 2 "$rc"
+check "--no-shadow outside usshadow says so" grep -q 'apply to usshadow only' <<<"$out"
+
+"$STACK" start usshadow --carry bogus >/dev/null 2>&1; rc=$?
+check_eq "unknown --carry exits 2" 2 "$rc"
+
 out=$("$STACK" stop 2>&1); rc=$?
 check_eq "stop without start exits 0" 0 "$rc"
 check "stop without start says so" grep -q 'not running' <<<"$out"
