@@ -48,24 +48,30 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int connect_unix(const char *path)
+/* A stream socket of family connected to a, or -1. */
+static int connect_socket(int family, const struct sockaddr *a, socklen_t len)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    int fd;
+    int fd = socket(family, SOCK_STREAM, 0);
 
-    if (strlen(path) >= sizeof(a.sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+    if (fd >= 0 && connect(fd, a, len) == 0) {
         return fd;
     }
     if (fd >= 0) {
         close(fd);
     }
     return -1;
+}
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof(a.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    return connect_socket(AF_UNIX, (struct sockaddr *)&a, sizeof(a));
 }
 
 /* "HOST:PORT", an IPv4 host. */
@@ -76,7 +82,6 @@ static int connect_tcp(const char *hostport)
     const char *colon = strrchr(hostport, ':');
     char *end;
     long port;
-    int fd;
 
     if (!colon || (size_t)(colon - hostport) >= sizeof(host)) {
         errno = EINVAL;
@@ -90,14 +95,7 @@ static int connect_tcp(const char *hostport)
         return -1;
     }
     a.sin_port = htons((uint16_t)port);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-        return fd;
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return -1;
+    return connect_socket(AF_INET, (struct sockaddr *)&a, sizeof(a));
 }
 
 static int probe_connect(const char *addr)
