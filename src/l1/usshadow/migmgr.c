@@ -312,19 +312,18 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
     int qmp = qmp_open(qmp_path), pfd;
     double t_start, t_done, t_save0, t_save1, t_back, total_ms, downtime_ms;
     uint8_t *buf = uc_l1_buf_alloc(ULTRACALL_BUF_MAX);
-    int64_t n = 0, rc;
+    int64_t n = 0, rc, bound;
 
     if (strlen(tag) > ULTRACALL_VMTAG_MAX || !buf) {
         die("bad tag or no buffer");
     }
     memcpy(field, tag, strlen(tag));
-    if (shadow && (n = shadow_bound(field)) != 1) {
+    if (shadow && (bound = shadow_bound(field)) != 1) {
         /* Before anything moves: the VM would arrive without its console. */
         printf("migmgr: error no shadow device bound to %s on this host's L0 (query: %s)\n",
-               tag, n < 0 ? uc_l1_errname(n) : "not listed");
+               tag, bound < 0 ? uc_l1_errname(bound) : "not listed");
         return 1;
     }
-    n = 0;
     pfd = tcp_connect(peer);
     snprintf(cmd, sizeof(cmd),
              "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:%s\"}}\n", to);

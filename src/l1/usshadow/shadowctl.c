@@ -350,6 +350,34 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* N query ultracalls on a buffer of size bytes, timed; one line of results. */
+static int time_query(size_t size, long n, uint64_t *us)
+{
+    void *buf = uc_l1_buf_alloc(size);
+    int64_t rc = 0;
+
+    if (!buf) {
+        perror("nvsec-shadowctl: buffer");
+        return 2;
+    }
+    for (long i = 0; i < n && rc >= 0; i++) {
+        uint64_t t0 = now_ns();
+
+        rc = uc_l1_call(ULTRACALL_OP_SHADOW_QUERY, (uintptr_t)buf, size);
+        us[i] = (now_ns() - t0) / 1000;
+    }
+    uc_l1_buf_free(buf, size);
+    if (rc < 0) {
+        printf("time: query: %s\n", uc_l1_errname(rc));
+        return 1;
+    }
+    qsort(us, (size_t)n, sizeof(*us), cmp_u64);
+    printf("time: query %zu B: n=%ld median_us=%llu p5_us=%llu p95_us=%llu\n", size, n,
+           (unsigned long long)us[n / 2], (unsigned long long)us[n / 20],
+           (unsigned long long)us[n - 1 - n / 20]);
+    return 0;
+}
+
 /*
  * time N: N query ultracalls on a one-page and on a 128 KiB buffer (the
  * migration manager's first save buffer: L0 walks all 32 pages), timed
@@ -360,44 +388,22 @@ static int cmd_time(const char *count)
     static const size_t sizes[] = { 4096, 128 * 1024 };
     long n = strtol(count, NULL, 10);
     uint64_t *us;
+    int rc = 0;
 
     if (n < 1 || n > 100000) {
         fprintf(stderr, "nvsec-shadowctl: time: N must be 1..100000\n");
         return 2;
     }
     us = calloc((size_t)n, sizeof(*us));
-    for (size_t s = 0; us && s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-        void *buf = uc_l1_buf_alloc(sizes[s]);
-
-        if (!buf) {
-            perror("nvsec-shadowctl: buffer");
-            free(us);
-            return 2;
-        }
-        for (long i = 0; i < n; i++) {
-            uint64_t t0 = now_ns();
-            int64_t rc = uc_l1_call(ULTRACALL_OP_SHADOW_QUERY, (uintptr_t)buf, sizes[s]);
-
-            us[i] = (now_ns() - t0) / 1000;
-            if (rc < 0) {
-                printf("time: query: %s\n", uc_l1_errname(rc));
-                uc_l1_buf_free(buf, sizes[s]);
-                free(us);
-                return 1;
-            }
-        }
-        uc_l1_buf_free(buf, sizes[s]);
-        qsort(us, (size_t)n, sizeof(*us), cmp_u64);
-        printf("time: query %zu B: n=%ld median_us=%llu p5_us=%llu p95_us=%llu\n", sizes[s], n,
-               (unsigned long long)us[n / 2], (unsigned long long)us[n / 20],
-               (unsigned long long)us[n - 1 - n / 20]);
-    }
     if (!us) {
         perror("nvsec-shadowctl: time");
         return 2;
     }
+    for (size_t s = 0; rc == 0 && s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        rc = time_query(sizes[s], n, us);
+    }
     free(us);
-    return 0;
+    return rc;
 }
 
 static int cmd_badargs(const char *tag)
