@@ -69,7 +69,8 @@ static int tag_ok(const char tag[VMET_TAG_SIZE])
 
 static int op_known(uint32_t op)
 {
-    return op == VMET_OP_INFO || op == VMET_OP_LIST_VMS || op == VMET_OP_GET_VM;
+    return op == VMET_OP_INFO || op == VMET_OP_LIST_VMS || op == VMET_OP_GET_VM ||
+           op == VMET_OP_ROOTS;
 }
 
 int vmet_req_encode(const struct vmet_req *r, uint8_t *out, size_t cap)
@@ -242,6 +243,8 @@ static long body_len_for(uint32_t op, uint32_t count)
     case VMET_OP_GET_VM:
         return count <= VMET_MAX_VCPUS ?
                VMET_VM_SIZE + (long)count * VMET_VCPU_SIZE : -1;
+    case VMET_OP_ROOTS:
+        return count == 0 ? 0 : -1;   /* the answer is the descriptor */
     default:
         return -1;
     }
@@ -378,5 +381,5 @@ int vmet_reply_decode(const uint8_t *buf, size_t len, struct vmet_reply *r)
     r->op = op;
     r->status = status;
     r->count = count;
-    return status ? 0 : body_decode(buf + VMET_REPLY_HDR_SIZE, r);
+    return status || body == 0 ? 0 : body_decode(buf + VMET_REPLY_HDR_SIZE, r);
 }

@@ -43,6 +43,11 @@
  *   VMET_OP_LIST_VMS count VM records (VMET_VM_SIZE each), in order of
  *                    first appearance
  *   VMET_OP_GET_VM   one VM record, then count vCPU records (VMET_VCPU_SIZE)
+ *   VMET_OP_ROOTS    no body, count 0; the reply carries one file descriptor
+ *                    (SCM_RIGHTS, on its first byte): L0's roots page, a
+ *                    sealed memfd that can only be mapped read-only
+ *                    (src/common/vmet_roots.h), which holds what GET_VM
+ *                    answers, kept current by L0 without a round trip
  *
  * VM record:
  *      0  8  key         nested CR3 (0: L0's own guest, non-nested)
@@ -82,6 +87,7 @@
 #define VMET_OP_INFO        1u
 #define VMET_OP_LIST_VMS    2u
 #define VMET_OP_GET_VM      3u
+#define VMET_OP_ROOTS       4u
 
 #define VMET_KEY_NONNESTED  0ull
 

@@ -2,8 +2,9 @@
  * libvmet: introspection of a user VM from outside the untrusted virtualized
  * system (V-Met, papers/001). The IDS runs in the provider's domain beside
  * L0: it reads L0's guest RAM (L1's physical memory) from a shared file and
- * the VM's page-table roots from L0's socket, and translates twice (sec.
- * 3.1, fig. 3): L2 virtual -> L2 physical through the VM's own page tables,
+ * the VM's page-table roots from L0's roots page (shared memory L0 hands
+ * over its socket and keeps current), and translates twice (sec. 3.1,
+ * fig. 3): L2 virtual -> L2 physical through the VM's own page tables,
  * each table itself read through L1's nested page tables, then L2 physical
  * -> L1 physical through the nested page tables, and L1 physical -> offset in
  * L0's memory file. Nothing comes from L1's hypervisor or QEMU.
@@ -14,8 +15,8 @@
  * caller owns every buffer. A handle is used by one thread at a time.
  *
  * Memory backends (struct vmet_config.backend), chosen once at init:
- *   VMET_BACKEND_L0_NESTED     L0's roots socket + L0's RAM file, two stages
- *                              (the V-Met configuration)
+ *   VMET_BACKEND_L0_NESTED     L0's socket and roots page + L0's RAM file,
+ *                              two stages (the V-Met configuration)
  *   VMET_BACKEND_L0_NONNESTED  the same interface on an L0 whose own guest is
  *                              the user VM: one stage (the non-nested baseline)
  *   VMET_BACKEND_L1_QEMU       inside L1: the VM's RAM through L1's QEMU's
@@ -130,8 +131,10 @@ void vmet_destroy(vmet_t *h);
  * Fetch the VM's roots again. If its nested root, CR3 or generation changed,
  * every cached translation is dropped (the cache never outlives the roots it
  * was filled under). Returns VMET_OK, VMET_E_NO_VM if the VM is gone,
- * VMET_E_IO / VMET_E_PROTO on backend failures. Tools call it once per
- * snapshot (e.g. per process listing).
+ * VMET_E_IO / VMET_E_PROTO on backend failures (VMET_E_IO with errno
+ * EAGAIN: L0 kept rewriting the record). Tools call it once per snapshot
+ * (e.g. per process listing); from L0 it is a read of shared memory, no
+ * round trip.
  */
 vmet_status_t vmet_refresh(vmet_t *h);
 

@@ -45,7 +45,9 @@ static const struct req_case req_cases[] = {
     { "req_reserved_first", VMET_OP_INFO, 0, 16, 1, VMET_REQ_SIZE, -EPROTO },
     { "req_reserved_last", VMET_OP_INFO, 0, 31, 0x80, VMET_REQ_SIZE, -EPROTO },
     { "req_op_zero", VMET_OP_INFO, 0, 6, 0, VMET_REQ_SIZE, -EINVAL },
-    { "req_op_unknown", VMET_OP_INFO, 0, 6, 4, VMET_REQ_SIZE, -EINVAL },
+    { "req_roots", VMET_OP_ROOTS, 0, -1, 0, VMET_REQ_SIZE, 0 },
+    { "req_op_unknown", VMET_OP_INFO, 0, 6, 5, VMET_REQ_SIZE, -EINVAL },
+    { "req_key_on_roots", VMET_OP_ROOTS, 0, 8, 1, VMET_REQ_SIZE, -EINVAL },
     { "req_op_high_byte", VMET_OP_INFO, 0, 7, 1, VMET_REQ_SIZE, -EINVAL },
     { "req_key_on_info", VMET_OP_INFO, 0, 8, 1, VMET_REQ_SIZE, -EINVAL },
     { "req_key_on_list", VMET_OP_LIST_VMS, 0, 15, 1, VMET_REQ_SIZE, -EINVAL },
@@ -219,6 +221,34 @@ static void test_reply_vm(void)
     unit_check("reply_error_status_roundtrip", ok, "%s", why);
 }
 
+/* ROOTS: a bare header (the page travels as a descriptor beside it). */
+static void test_reply_roots(void)
+{
+    const char *why = "";
+    int ok;
+
+    memset(&rep, 0, sizeof(rep));
+    rep.op = VMET_OP_ROOTS;
+    ok = roundtrip(&why) == VMET_REPLY_HDR_SIZE && back.op == VMET_OP_ROOTS &&
+         back.status == 0 && back.count == 0;
+    unit_check("reply_roots_roundtrip", ok, "%s", why);
+
+    rep.count = 1;
+    unit_check("reply_roots_count_refused",
+               vmet_reply_encode(&rep, wire, sizeof(wire)) == -EINVAL, "encoded");
+
+    rep.count = 0;
+    vmet_reply_encode(&rep, wire, sizeof(wire));
+    wire[12] = 1;                                   /* count 1, no body */
+    unit_check("reply_roots_decode_count_refused",
+               vmet_reply_decode(wire, VMET_REPLY_HDR_SIZE, &back) == -EPROTO, "accepted");
+    wire[12] = 0;
+    wire[16] = 8;                                   /* a body it never has */
+    memset(wire + VMET_REPLY_HDR_SIZE, 0, 8);
+    unit_check("reply_roots_decode_body_refused",
+               vmet_reply_decode(wire, VMET_REPLY_HDR_SIZE + 8, &back) == -EPROTO, "accepted");
+}
+
 /* Reply decode: one valid GET_VM reply (1 vCPU), one byte changed. */
 struct rdec_case {
     const char *name;
@@ -332,6 +362,7 @@ int main(void)
     test_reply_info();
     test_reply_vms();
     test_reply_vm();
+    test_reply_roots();
     test_reply_decode();
     test_fuzz();
     return unit_exit();

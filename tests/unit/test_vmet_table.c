@@ -1,4 +1,4 @@
-/* sources: src/l0/vmet/vmet_table.c */
+/* sources: src/l0/vmet/vmet_table.c src/common/vmet_roots.c */
 /*
  * L0's record of user VMs' roots: VMs appear at VMRUN, captures update
  * them, a reset-state VMRUN starts a new instance, a vCPU arriving on a new
@@ -7,12 +7,14 @@
  * a script of events and checks on the resulting table.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "unit.h"
 #include "vmet/vmet_table.h"
 
 static struct vmet_table t;
+static struct vmet_roots_page page;
 static struct vmet_vm vms[VMET_MAX_VMS];
 static struct vmet_vcpu vc[VMET_MAX_VCPUS];
 
@@ -243,14 +245,60 @@ static const struct {
     { "table_list_order_and_cap", c_list_order_and_cap },
 };
 
+/*
+ * The roots page mirrors the table after every change: each slot holds its
+ * table entry byte for byte (a mutation that forgot to publish, or
+ * published only part of what it changed, shows here), and answers as the
+ * table does.
+ */
+static const char *page_mirrors_table(void)
+{
+    struct vmet_vm pv;
+    struct vmet_vcpu pc[VMET_MAX_VCPUS];
+    unsigned hint = 0;
+
+    if (vmet_roots_check(&page, sizeof(page)) < 0) {
+        return "page header";
+    }
+    for (unsigned i = 0; i < VMET_MAX_VMS; i++) {
+        int n, m;
+
+        if (page.slots[i].version & 1 ||
+            memcmp(page.slots[i].words, &t.vms[i], sizeof(t.vms[i]))) {
+            return "a slot differs from its table entry";
+        }
+        if (!t.vms[i].used) {
+            continue;
+        }
+        n = vmet_table_get(&t, t.vms[i].key, 5000, &vms[0], vc, VMET_MAX_VCPUS);
+        m = vmet_roots_get(&page, t.vms[i].key, 5000, &hint, &pv, pc, VMET_MAX_VCPUS);
+        if (n != m || hint != i || memcmp(&pv, &vms[0], sizeof(pv)) ||
+            memcmp(pc, vc, (size_t)n * sizeof(pc[0]))) {
+            return "the page answers otherwise than the table";
+        }
+    }
+    return NULL;
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[96];
         const char *why;
 
         vmet_table_init(&t);
         why = cases[i].run();
         unit_check(cases[i].name, why == NULL, "%s", why ? why : "");
+        /* Again with a roots page attached from the start. */
+        vmet_table_init(&t);
+        memset(&page, 0xa5, sizeof(page));
+        vmet_table_publish_to(&t, &page);
+        why = cases[i].run();
+        if (!why) {
+            why = page_mirrors_table();
+        }
+        snprintf(name, sizeof(name), "%s_published", cases[i].name);
+        unit_check(name, why == NULL, "%s", why ? why : "");
     }
     return unit_exit();
 }

@@ -1,6 +1,9 @@
 /*
- * The L0 backends: roots from L0's vmet socket (src/common/vmet_proto.h),
- * memory from L0's guest-RAM file mapped read-only. The nested backend reads
+ * The L0 backends: roots from L0's roots page (src/common/vmet_roots.h),
+ * which L0 hands over its vmet socket (src/common/vmet_proto.h) and keeps
+ * current itself, so a refresh costs no round trip; the VM list and L0's
+ * RAM layout from the socket; memory from L0's guest-RAM file mapped
+ * read-only. The nested backend reads
  * L1's physical memory and walks L1's nested tables; the non-nested one
  * serves L0's own guest (key 0), whose physical memory is the file itself.
  */
@@ -14,20 +17,26 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "vmet_backend.h"
 #include "vmet_layout.h"
+#include "vmet_roots.h"
 
 /* L0 answers from its main loop: a slow answer means L0 is stuck. */
 #define L0_TIMEOUT_S 5
+/* What L0 seals its roots page with (src/l0/vmet/vmet.c). */
+#define ROOTS_SEALS (F_SEAL_FUTURE_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 
 struct l0_state {
     int fd;                       /* the socket */
     int nested;
     const uint8_t *mem;           /* the RAM file, mapped */
     uint64_t mem_size;
+    const struct vmet_roots_page *roots;   /* L0's roots page, mapped */
+    unsigned roots_hint;          /* the slot the VM was last found in */
     struct vmet_info info;
     struct vmet_reply reply;      /* scratch, too big for the stack */
     uint8_t buf[VMET_REPLY_MAX];
@@ -144,6 +153,97 @@ static vmet_status_t map_memory(struct l0_state *s, const char *path, char *deta
     return VMET_OK;
 }
 
+/* The descriptor on the reply's first bytes (SCM_RIGHTS), or -1. */
+static int recv_header_and_fd(int sock, uint8_t *buf, size_t len)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                          .msg_controllen = sizeof(ctl.buf) };
+    struct cmsghdr *cm;
+    ssize_t got;
+    int fd = -1;
+
+    do {
+        got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+        return -2;
+    }
+    for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+            cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+            memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+        }
+    }
+    if ((size_t)got < len && io_all(sock, buf + got, len - (size_t)got, 0) != VMET_OK) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -2;
+    }
+    return fd;
+}
+
+/* Ask L0 for its roots page and map it read-only. */
+static vmet_status_t map_roots(struct l0_state *s, char *detail, size_t n)
+{
+    struct vmet_req req = { .op = VMET_OP_ROOTS };
+    uint8_t out[VMET_REQ_SIZE];
+    struct stat sb;
+    void *m;
+    int fd, seals;
+
+    if (vmet_req_encode(&req, out, sizeof(out)) < 0 ||
+        io_all(s->fd, out, sizeof(out), 1) != VMET_OK) {
+        snprintf(detail, n, "asking L0 for its roots page: %s", strerror(errno));
+        return VMET_E_IO;
+    }
+    fd = recv_header_and_fd(s->fd, s->buf, VMET_REPLY_HDR_SIZE);
+    if (fd == -2) {
+        snprintf(detail, n, "L0's answer to ROOTS: %s", strerror(errno));
+        return VMET_E_IO;
+    }
+    if (vmet_reply_frame_len(s->buf, VMET_REPLY_HDR_SIZE) != VMET_REPLY_HDR_SIZE ||
+        vmet_reply_decode(s->buf, VMET_REPLY_HDR_SIZE, &s->reply) < 0 ||
+        s->reply.op != VMET_OP_ROOTS || s->reply.status < 0 || fd < 0) {
+        snprintf(detail, n, "L0 did not hand over its roots page (status %d%s)",
+                 (int)s->reply.status, fd < 0 ? ", no descriptor" : "");
+        if (fd >= 0) {
+            close(fd);
+        }
+        return VMET_E_PROTO;
+    }
+    /* Sealed, or any client of the socket could rewrite what every IDS is told. */
+    seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || (seals & ROOTS_SEALS) != ROOTS_SEALS) {
+        snprintf(detail, n, "L0's roots page is not sealed against writes and resizing");
+        close(fd);
+        return VMET_E_PROTO;
+    }
+    if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size < sizeof(*s->roots)) {
+        snprintf(detail, n, "L0's roots page is %lld bytes, want %zu",
+                 (long long)sb.st_size, sizeof(*s->roots));
+        close(fd);
+        return VMET_E_PROTO;
+    }
+    m = mmap(NULL, sizeof(*s->roots), PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        snprintf(detail, n, "mmap of L0's roots page: %s", strerror(errno));
+        return VMET_E_IO;
+    }
+    s->roots = m;
+    if (vmet_roots_check(s->roots, sizeof(*s->roots)) < 0) {
+        snprintf(detail, n, "L0's roots page is not of this build (magic or layout)");
+        return VMET_E_PROTO;
+    }
+    return VMET_OK;
+}
+
 static void l0_close(void *state)
 {
     struct l0_state *s = state;
@@ -153,6 +253,9 @@ static void l0_close(void *state)
     }
     if (s->mem) {
         munmap((void *)s->mem, s->mem_size);
+    }
+    if (s->roots) {
+        munmap((void *)s->roots, sizeof(*s->roots));
     }
     if (s->fd >= 0) {
         close(s->fd);
@@ -195,7 +298,10 @@ static vmet_status_t l0_open(const struct vmet_config *cfg, void **state, char *
         l0_close(s);
         return VMET_E_IO;
     }
-    st = map_memory(s, cfg->mem_path ? cfg->mem_path : s->info.mem_path, detail, n);
+    st = map_roots(s, detail, n);
+    if (st == VMET_OK) {
+        st = map_memory(s, cfg->mem_path ? cfg->mem_path : s->info.mem_path, detail, n);
+    }
     if (st != VMET_OK) {
         l0_close(s);
         return st;
@@ -233,25 +339,26 @@ static vmet_status_t l0_list_vms(void *state, struct vmet_vm *out, unsigned *n)
     return VMET_OK;
 }
 
+/* From the roots page: what GET_VM would answer, without asking. */
 static vmet_status_t l0_get_vm(void *state, uint64_t key, struct vmet_vm *vm,
                                struct vmet_vcpu *vcpus, unsigned *n)
 {
     struct l0_state *s = state;
-    int status;
-    vmet_status_t st = l0_call(s, VMET_OP_GET_VM, key, &status);
+    struct timespec ts;
+    int rc;
 
-    if (st != VMET_OK) {
-        return st;
-    }
-    if (status == -ENOENT) {
+    /* L0 stamps captures with CLOCK_MONOTONIC (QEMU's get_clock()). */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    rc = vmet_roots_get(s->roots, key, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                        &s->roots_hint, vm, vcpus, VMET_MAX_VCPUS);
+    if (rc == -ENOENT) {
         return VMET_E_NO_VM;
     }
-    if (status < 0) {
-        return VMET_E_PROTO;
+    if (rc < 0) {
+        errno = EAGAIN;   /* L0 kept rewriting the slot */
+        return VMET_E_IO;
     }
-    *vm = s->reply.u.one.vm;
-    memcpy(vcpus, s->reply.u.one.vcpus, s->reply.count * sizeof(vcpus[0]));
-    *n = s->reply.count;
+    *n = (unsigned)rc;
     return VMET_OK;
 }
 

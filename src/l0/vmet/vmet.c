@@ -20,16 +20,19 @@
  * its vCPUs are forgotten and its generation moves, so the IDS drops every
  * cached translation of the previous instance.
  *
- * Threads: hooks run on vCPU threads under v->lock only (never the BQL); the
- * socket is served from the main loop (BQL held), which takes v->lock just
- * to copy records out. Clients are the provider's root processes, but a
- * hostile or broken one only ever gets an error reply and a closed socket.
+ * Threads: hooks run on vCPU threads under v->lock only (never the BQL) and
+ * publish each change to the roots page (src/common/vmet_roots.h), which
+ * clients read with no lock and no round trip; the socket is served from
+ * the main loop (BQL held), which takes v->lock just to copy records out.
+ * Clients are the provider's root processes, but a hostile or broken one
+ * only ever gets an error reply and a closed socket.
  */
 #include "qemu/osdep.h"
 #include "qemu/atomic.h"
 #include "qemu/error-report.h"
 #include "qemu/int128.h"
 #include "qemu/main-loop.h"
+#include "qemu/memfd.h"
 #include "qemu/rcu.h"
 #include "qemu/thread.h"
 #include "qemu/timer.h"
@@ -48,6 +51,7 @@
 #include "core/nvsec_log.h"
 #include "ultracall_abi.h"
 #include "vmet_proto.h"
+#include "vmet_roots.h"
 #include "vmet/vmet_hooks.h"
 #include "vmet/vmet_table.h"
 
@@ -72,6 +76,8 @@ struct VmetState {
 
     QemuMutex lock;              /* guards table */
     struct vmet_table table;
+    struct vmet_roots_page *roots;  /* the table as published (vmet_roots.h) */
+    int roots_fd;                /* its memfd, handed to clients */
 
     QIONetListener *listener;
     VmetClient *clients[VMET_MAX_CLIENTS];
@@ -361,6 +367,9 @@ static void vmet_answer(VmetState *v, const struct vmet_req *req, struct vmet_re
             r->count = (uint32_t)n;
         }
         break;
+    case VMET_OP_ROOTS:
+        /* The descriptor goes with the reply (vmet_serve). */
+        break;
     }
 }
 
@@ -378,6 +387,23 @@ static bool vmet_send(VmetClient *c, const uint8_t *buf, size_t len)
         len -= (size_t)n;
     }
     return true;
+}
+
+/*
+ * The reply to VMET_OP_ROOTS with the roots page's descriptor on its first
+ * byte; the rest as any reply.
+ */
+static bool vmet_send_roots(VmetClient *c, const uint8_t *buf, size_t len)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    ssize_t n = qio_channel_writev_full(QIO_CHANNEL(c->sioc), &iov, 1, &c->v->roots_fd, 1,
+                                        0, NULL);
+
+    if (n <= 0) {
+        nvsec_log("vmet", "client does not take the roots page: dropped");
+        return false;
+    }
+    return vmet_send(c, buf + n, len - (size_t)n);
 }
 
 /* One complete request in c->req: answer it. False: close the client. */
@@ -398,6 +424,9 @@ static bool vmet_serve(VmetClient *c)
     if (len < 0) {
         nvsec_log("vmet", "cannot encode a reply: %s", strerror(-len));
         return false;
+    }
+    if (rc == 0 && req.op == VMET_OP_ROOTS) {
+        return vmet_send_roots(c, c->out, (size_t)len);
     }
     return vmet_send(c, c->out, (size_t)len) && rc == 0;
 }
@@ -495,6 +524,39 @@ static int vmet_listen(VmetState *v, Error **errp)
     return 0;
 }
 
+/*
+ * The roots page: a memfd L0 writes through its own mapping and clients may
+ * only map read-only (F_SEAL_FUTURE_WRITE once L0's writable mapping
+ * exists), of a size nobody can change under a reader.
+ */
+static int vmet_roots_create(VmetState *v, Error **errp)
+{
+    size_t size = ROUND_UP(sizeof(struct vmet_roots_page), qemu_real_host_page_size());
+    int fd = qemu_memfd_create("nvsec-vmet-roots", size, false, 0,
+                               F_SEAL_SHRINK | F_SEAL_GROW, errp);
+    void *p;
+
+    if (fd < 0) {
+        return -1;
+    }
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        error_setg_errno(errp, errno, "vmet: cannot map the roots page");
+        close(fd);
+        return -1;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
+        error_setg_errno(errp, errno, "vmet: cannot seal the roots page read-only");
+        munmap(p, size);
+        close(fd);
+        return -1;
+    }
+    v->roots = p;
+    v->roots_fd = fd;
+    vmet_table_publish_to(&v->table, v->roots);
+    return 0;
+}
+
 /* --- the QOM object -------------------------------------------------------- */
 
 static void vmet_complete(UserCreatable *uc, Error **errp)
@@ -511,9 +573,15 @@ static void vmet_complete(UserCreatable *uc, Error **errp)
         return;
     }
     vmet_table_init(&v->table);
+    if (vmet_roots_create(v, errp) < 0) {
+        return;
+    }
     qemu_mutex_init(&v->lock);
     if (vmet_listen(v, errp) < 0) {
         qemu_mutex_destroy(&v->lock);
+        munmap(v->roots, ROUND_UP(sizeof(*v->roots), qemu_real_host_page_size()));
+        close(v->roots_fd);
+        v->roots = NULL;
         return;
     }
     v->machine_done.notify = vmet_machine_done;

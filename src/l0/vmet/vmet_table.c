@@ -14,6 +14,24 @@ void vmet_table_init(struct vmet_table *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* Publish vm (only its header and vcpu when vcpu is set) if a page is attached. */
+static void publish(const struct vmet_table *t, const struct vmet_tvm *vm,
+                    const struct vmet_tvcpu *vcpu)
+{
+    if (t->pub) {
+        vmet_roots_publish(t->pub, (unsigned)(vm - t->vms), vm, vcpu);
+    }
+}
+
+void vmet_table_publish_to(struct vmet_table *t, struct vmet_roots_page *page)
+{
+    vmet_roots_init(page);
+    t->pub = page;
+    for (unsigned i = 0; i < VMET_MAX_VMS; i++) {
+        publish(t, &t->vms[i], NULL);
+    }
+}
+
 static struct vmet_tvm *find_vm(struct vmet_table *t, uint64_t key)
 {
     for (unsigned i = 0; i < VMET_MAX_VMS; i++) {
@@ -167,6 +185,7 @@ enum vmet_vmrun_event vmet_table_vmrun(struct vmet_table *t, uint64_t key,
     enum vmet_vmrun_event ev = VMET_EV_NONE;
     struct vmet_tvcpu *c, *other_c;
     struct vmet_tvm *vm, *other;
+    bool whole = false;
 
     if (key == VMET_KEY_NONNESTED) {
         /* Key 0 is L0's own guest; a nested root at physical 0 is not trusted. */
@@ -190,6 +209,7 @@ enum vmet_vmrun_event vmet_table_vmrun(struct vmet_table *t, uint64_t key,
     other = vm_of_vmcb(t, vmcb, vm, &other_c);
     if (other) {
         memset(other_c, 0, sizeof(*other_c));
+        publish(t, other, NULL);
     }
     c = find_vcpu(vm, vmcb, l0_cpu);
     if (!c) {
@@ -197,9 +217,11 @@ enum vmet_vmrun_event vmet_table_vmrun(struct vmet_table *t, uint64_t key,
         memset(c, 0, sizeof(*c));
         c->used = true;
         c->vmcb = vmcb;
+        whole = true;
     }
     c->npt_levels = npt_levels;
     record(vm, c, regs, l0_cpu, true, now_ns);
+    publish(t, vm, whole || ev != VMET_EV_NONE ? NULL : c);
     return ev;
 }
 
@@ -214,6 +236,7 @@ int vmet_table_capture(struct vmet_table *t, uint64_t key, uint64_t vmcb,
         return -ENOENT;
     }
     record(vm, c, regs, l0_cpu, in_guest, now_ns);
+    publish(t, vm, c);
     return 0;
 }
 
@@ -223,17 +246,21 @@ int vmet_table_capture_nonnested(struct vmet_table *t, const struct vmet_regs *r
     struct vmet_tvm *vm = find_vm(t, VMET_KEY_NONNESTED);
     struct vmet_tvcpu *c;
     bool evicted;
+    bool whole = false;
 
     if (!vm) {
         vm = alloc_vm(t, VMET_KEY_NONNESTED, now_ns, &evicted);
+        whole = true;
     }
     c = find_vcpu(vm, 0, l0_cpu);
     if (!c) {
         c = alloc_vcpu(vm);
         memset(c, 0, sizeof(*c));
         c->used = true;
+        whole = true;
     }
     record(vm, c, regs, l0_cpu, false, now_ns);
+    publish(t, vm, whole ? NULL : c);
     return 0;
 }
 
@@ -254,33 +281,12 @@ int vmet_table_set_tag(struct vmet_table *t, uint64_t key,
 
         if (o->used && o != vm && !memcmp(o->tag, tag, VMET_TAG_SIZE)) {
             memset(o->tag, 0, VMET_TAG_SIZE);
+            publish(t, o, NULL);
         }
     }
     memcpy(vm->tag, tag, VMET_TAG_SIZE);
+    publish(t, vm, NULL);
     return 0;
-}
-
-static uint64_t idle(int64_t last_ns, int64_t now_ns)
-{
-    return now_ns > last_ns ? (uint64_t)(now_ns - last_ns) : 0;
-}
-
-static void vm_to_wire(const struct vmet_tvm *vm, int64_t now_ns, struct vmet_vm *out)
-{
-    unsigned n = 0;
-
-    for (unsigned i = 0; i < VMET_MAX_VCPUS; i++) {
-        n += vm->vcpus[i].used;
-    }
-    memset(out, 0, sizeof(*out));
-    out->key = vm->key;
-    out->generation = vm->generation;
-    out->seq = vm->seq;
-    out->idle_ns = idle(vm->last_ns, now_ns);
-    out->nvcpus = n;
-    out->flags = (vm->key == VMET_KEY_NONNESTED ? VMET_VM_NONNESTED : 0) |
-                 (vm->tag[0] ? VMET_VM_TAGGED : 0);
-    memcpy(out->tag, vm->tag, VMET_TAG_SIZE);
 }
 
 unsigned vmet_table_list(const struct vmet_table *t, int64_t now_ns,
@@ -306,7 +312,7 @@ unsigned vmet_table_list(const struct vmet_table *t, int64_t now_ns,
         n = cap;
     }
     for (unsigned i = 0; i < n; i++) {
-        vm_to_wire(sorted[i], now_ns, &out[i]);
+        vmet_tvm_to_wire(sorted[i], now_ns, &out[i]);
     }
     return n;
 }
@@ -315,43 +321,6 @@ int vmet_table_get(const struct vmet_table *t, uint64_t key, int64_t now_ns,
                    struct vmet_vm *vm_out, struct vmet_vcpu *vcpus, unsigned cap)
 {
     const struct vmet_tvm *vm = find_vm_const(t, key);
-    const struct vmet_tvcpu *sorted[VMET_MAX_VCPUS];
-    unsigned n = 0;
 
-    if (!vm) {
-        return -ENOENT;
-    }
-    for (unsigned i = 0; i < VMET_MAX_VCPUS; i++) {
-        const struct vmet_tvcpu *c = &vm->vcpus[i];
-        unsigned j;
-
-        if (!c->used) {
-            continue;
-        }
-        for (j = n++; j > 0 && sorted[j - 1]->last_ns < c->last_ns; j--) {
-            sorted[j] = sorted[j - 1];
-        }
-        sorted[j] = c;
-    }
-    vm_to_wire(vm, now_ns, vm_out);
-    if (n > cap) {
-        n = cap;
-    }
-    vm_out->nvcpus = n;
-    for (unsigned i = 0; i < n; i++) {
-        const struct vmet_tvcpu *c = sorted[i];
-
-        memset(&vcpus[i], 0, sizeof(vcpus[i]));
-        vcpus[i].vmcb = c->vmcb;
-        vcpus[i].cr3 = c->regs.cr3;
-        vcpus[i].cr0 = c->regs.cr0;
-        vcpus[i].cr4 = c->regs.cr4;
-        vcpus[i].efer = c->regs.efer;
-        vcpus[i].captures = c->captures;
-        vcpus[i].idle_ns = idle(c->last_ns, now_ns);
-        vcpus[i].l0_cpu = c->l0_cpu;
-        vcpus[i].npt_levels = c->npt_levels;
-        vcpus[i].flags = c->in_guest ? VMET_VCPU_IN_GUEST : 0;
-    }
-    return (int)n;
+    return vm ? (int)vmet_tvm_get(vm, now_ns, vm_out, vcpus, cap) : -ENOENT;
 }

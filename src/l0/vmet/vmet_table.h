@@ -1,7 +1,8 @@
 /*
  * V-Met's record of each user VM's page-table roots, as L0 observes them at
  * VMRUN, MOV CR3 and #VMEXIT (papers/001 sec. 3.2-3.3), never as L1 reports
- * them. Pure C (no QEMU): vmet.c holds the lock and the clock and calls in;
+ * them. Pure C (no QEMU): vmet.c holds the lock and the clock, calls in,
+ * and gives the roots page (vmet_roots.h) every change is published to;
  * tests/unit/test_vmet_table.c drives it directly.
  *
  * One VM per key (its nested CR3; VMET_KEY_NONNESTED for L0's own guest),
@@ -17,36 +18,13 @@
 #include <stdint.h>
 
 #include "vmet_proto.h"
+#include "vmet_roots.h"
 
-/* The registers a capture records. */
-struct vmet_regs {
-    uint64_t cr0, cr3, cr4, efer;
-};
-
-struct vmet_tvcpu {
-    bool used;
-    uint64_t vmcb;
-    uint32_t l0_cpu;
-    uint32_t npt_levels;
-    bool in_guest;
-    struct vmet_regs regs;
-    uint64_t captures;
-    int64_t last_ns;
-};
-
-struct vmet_tvm {
-    bool used;
-    uint64_t key;
-    uint64_t generation;
-    uint64_t seq;
-    int64_t last_ns;
-    char tag[VMET_TAG_SIZE];
-    struct vmet_tvcpu vcpus[VMET_MAX_VCPUS];
-};
-
+/* The records (struct vmet_tvm, vmet_tvcpu) are vmet_roots.h's, published as they are. */
 struct vmet_table {
     struct vmet_tvm vms[VMET_MAX_VMS];
     uint64_t next_seq;
+    struct vmet_roots_page *pub;     /* where changes are published, or NULL */
 };
 
 /* What vmet_table_vmrun() found, for L0's log. */
@@ -59,6 +37,12 @@ enum vmet_vmrun_event {
 };
 
 void vmet_table_init(struct vmet_table *t);
+
+/*
+ * From now on publish every change of t to page (slot i = t->vms[i]), which
+ * is initialised and filled with t's current state first.
+ */
+void vmet_table_publish_to(struct vmet_table *t, struct vmet_roots_page *page);
 
 /*
  * VMRUN into a user VM with nested paging: key = nested CR3, vmcb = the VMCB's
