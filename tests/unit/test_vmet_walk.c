@@ -497,6 +497,121 @@ static struct result c_stage2_cache_2m(void)
     return r;
 }
 
+/* --- the page-walk cache ------------------------------------------------------------ */
+
+/* A one-stage walk with the walk cache; *n gets its reads. */
+static struct result walkc(uint64_t root, uint64_t va, uint64_t *n)
+{
+    struct vmet_walk_out o = { 0, 0 };
+    struct result r = { 0 };
+    uint64_t before = reads;
+
+    r.st = vmet_walk_cached(&host, &cache, VMET_TCACHE_PT_VA, root, 4, va, &o);
+    r.pa = o.pa;
+    r.page_size = o.page_size;
+    *n = reads - before;
+    return r;
+}
+
+/* The second walk into a 2 MiB region reads only its level-1 entry. */
+static struct result c_pwc_one_read(void)
+{
+    const unsigned t[] = { 1, 2, 3, 4 };
+    struct result r;
+    uint64_t n1, n2;
+
+    vmet_tcache_flush(&cache);
+    map4k(VA1, 4, t, pg(9));
+    set(4, ix(VA1 + PAGE, 1), pg(10) | P);
+    walkc(pg(1), VA1, &n1);
+    r = walkc(pg(1), VA1 + PAGE, &n2);
+    if (n1 != 4 || n2 != 1) {
+        r.st = VMET_E_INVAL;
+    }
+    return r;
+}
+
+/* A missing entry in a cached table is still not present, after one read. */
+static struct result c_pwc_not_present(void)
+{
+    const unsigned t[] = { 1, 2, 3, 4 };
+    struct result r;
+    uint64_t n;
+
+    vmet_tcache_flush(&cache);
+    map4k(VA1, 4, t, pg(9));
+    walkc(pg(1), VA1, &n);
+    r = walkc(pg(1), VA1 + 2 * PAGE, &n);
+    r.max_reads = n == 1 ? 0 : 1;
+    return r;
+}
+
+/* Large pages leave nothing to cache; another root and a flush miss. */
+static struct result c_pwc_no_false_hits(void)
+{
+    const unsigned t[] = { 1, 2, 3, 4 }, u[] = { 5, 2, 3, 4 };
+    struct result r;
+    uint64_t n1, n2, n3;
+
+    vmet_tcache_flush(&cache);
+    c_2m_page();
+    walkc(pg(1), VA1, &n1);
+    walkc(pg(1), VA1 + PAGE, &n2);                 /* 2 MiB page: 3 reads again */
+    reset();
+    map4k(VA1, 4, t, pg(9));
+    map4k(VA1, 4, u, pg(9));
+    walkc(pg(1), VA1, &n1);
+    walkc(pg(5), VA1, &n3);                        /* same tables, other root */
+    vmet_tcache_flush(&cache);
+    r = walkc(pg(1), VA1, &n1);
+    if (n2 != 3 || n3 != 4 || n1 != 4) {
+        r.st = VMET_E_INVAL;
+    }
+    return r;
+}
+
+/* Stage 2 over 4 KiB NPT pages: the next gpa of the region costs one read. */
+static struct result c_pwc_stage2(void)
+{
+    struct vmet_stage2 s2 = { .host = &host, .ncr3 = pg(20), .levels = 4, .cache = &cache };
+    struct vmet_walk_out o;
+    struct result r = { 0 };
+    uint64_t before;
+
+    vmet_tcache_flush(&cache);
+    npt_4k(16);
+    vmet_stage2_translate(&s2, pg(5), &o);
+    before = reads;
+    r.st = vmet_stage2_translate(&s2, pg(7) + 0x10, &o);
+    r.pa = o.pa;
+    r.page_size = o.page_size;
+    if (reads - before != 1) {
+        r.st = VMET_E_INVAL;
+    }
+    return r;
+}
+
+/* The last-used slot answers only for its own root, space and page. */
+static struct result c_tcache_last_slot_exact(void)
+{
+    struct result r = { 0 };
+    uint64_t g, h, s;
+    int wrong = 0;
+
+    vmet_tcache_flush(&cache);
+    vmet_tcache_insert(&cache, pg(1), VMET_TCACHE_VA, VA1, 0x5000, 0x9000, PAGE);
+    wrong += vmet_tcache_lookup(&cache, pg(2), VMET_TCACHE_VA, VA1, &g, &h, &s);
+    wrong += vmet_tcache_lookup(&cache, pg(1), VMET_TCACHE_GPA, VA1, &g, &h, &s);
+    wrong += vmet_tcache_lookup(&cache, pg(1), VMET_TCACHE_VA, VA1 + PAGE, &g, &h, &s);
+    r.st = wrong ? VMET_E_INVAL :
+           vmet_tcache_lookup(&cache, pg(1), VMET_TCACHE_VA, VA1 + 8, &g, &h, &s) ? VMET_OK :
+           VMET_E_NOT_PRESENT;
+    r.pa = h;
+    r.gpa = g;
+    r.page_size = s;
+    return r;
+}
+
 static const struct {
     const char *name;
     struct result (*run)(void);
@@ -540,6 +655,13 @@ static const struct {
     { "nested_cache_large_page_bounded", c_nested_cache_large_page_bounded, VMET_E_NESTED_FAULT, 0, 0, 0 },
     { "nested_cache_4k_not_neighbour", c_nested_cache_4k_not_neighbour, VMET_OK, (11 + HOST_OFF) * PAGE + 0x678, 0xb678, 4096 },
     { "stage2_cache_2m_no_reads", c_stage2_cache_2m, VMET_OK, 7 * PAGE + 0x10, 0, 1 << 21 },
+    { "tcache_last_slot_exact", c_tcache_last_slot_exact, VMET_OK, 0x9000 + ((VA1 + 8) & 0xfff),
+      0x5000 + ((VA1 + 8) & 0xfff), 4096 },
+    { "pwc_second_walk_one_read", c_pwc_one_read, VMET_OK, 10 * PAGE + (VA1 & 0xfff), 0, 4096 },
+    { "pwc_not_present_in_cached_table", c_pwc_not_present, VMET_E_NOT_PRESENT, 0, 0, 0 },
+    { "pwc_no_hit_for_large_page_other_root_or_after_flush", c_pwc_no_false_hits, VMET_OK,
+      0x9000 + 0x678, 0, 4096 },
+    { "pwc_stage2_next_gpa_one_read", c_pwc_stage2, VMET_OK, (7 + HOST_OFF) * PAGE + 0x10, 0, 4096 },
 };
 
 int main(void)

@@ -10,6 +10,7 @@ static const uint64_t tcache_sizes[] = { 1ull << 30, 1ull << 21, 1ull << 12 };
 void vmet_tcache_flush(struct vmet_tcache *c)
 {
     memset(c->e, 0, sizeof(c->e));
+    memset(c->sizes, 0, sizeof(c->sizes));
     c->flushes++;
 }
 
@@ -27,20 +28,41 @@ static struct vmet_tcache_entry *slot(struct vmet_tcache *c, uint64_t tag, uint6
     return &c->e[(h ^ (h >> 29)) & (VMET_TCACHE_SLOTS - 1)];
 }
 
+/* The entry answers for addr under tag: give the translation. */
+static int answer(struct vmet_tcache *c, const struct vmet_tcache_entry *e, uint64_t tag,
+                  uint64_t addr, uint64_t *gpa, uint64_t *hpa, uint64_t *page_size)
+{
+    uint64_t size = e->page_size;
+
+    if (e->tag != tag || size == 0 || e->vpage != (addr & ~(size - 1))) {
+        return 0;
+    }
+    c->hits++;
+    *gpa = e->gpage | (addr & (size - 1));
+    *hpa = e->hpage | (addr & (size - 1));
+    *page_size = size;
+    return 1;
+}
+
 int vmet_tcache_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
                        uint64_t addr, uint64_t *gpa, uint64_t *hpa, uint64_t *page_size)
 {
     uint64_t tag = tag_of(root, space);
+    uint32_t *last = &c->last[space & 1];
 
+    if (answer(c, &c->e[*last], tag, addr, gpa, hpa, page_size)) {
+        return 1;
+    }
     for (unsigned i = 0; i < NSIZES; i++) {
-        uint64_t size = tcache_sizes[i], vpage = addr & ~(size - 1);
-        struct vmet_tcache_entry *e = slot(c, tag, vpage, size);
+        uint64_t size = tcache_sizes[i];
+        struct vmet_tcache_entry *e;
 
-        if (e->tag == tag && e->vpage == vpage && e->page_size == size) {
-            c->hits++;
-            *gpa = e->gpage | (addr & (size - 1));
-            *hpa = e->hpage | (addr & (size - 1));
-            *page_size = size;
+        if (!(c->sizes[space & 1] & (1u << i))) {
+            continue;           /* no entry of this size to find */
+        }
+        e = slot(c, tag, addr & ~(size - 1), size);
+        if (e->page_size == size && answer(c, e, tag, addr, gpa, hpa, page_size)) {
+            *last = (uint32_t)(e - c->e);
             return 1;
         }
     }
@@ -51,19 +73,48 @@ int vmet_tcache_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
 void vmet_tcache_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
                         uint64_t addr, uint64_t gpa, uint64_t hpa, uint64_t page_size)
 {
-    uint64_t tag = tag_of(root, space), size = tcache_sizes[NSIZES - 1];
+    uint64_t tag = tag_of(root, space), size;
     struct vmet_tcache_entry *e;
+    unsigned i = 0;
 
-    for (unsigned i = 0; i < NSIZES; i++) {
-        if (page_size >= tcache_sizes[i]) {
-            size = tcache_sizes[i];
-            break;
-        }
+    while (i < NSIZES - 1 && page_size < tcache_sizes[i]) {
+        i++;
     }
+    size = tcache_sizes[i];
+    c->sizes[space & 1] |= (uint8_t)(1u << i);
     e = slot(c, tag, addr & ~(size - 1), size);
     e->tag = tag;
     e->vpage = addr & ~(size - 1);
     e->gpage = gpa & ~(size - 1);
     e->hpage = hpa & ~(size - 1);
     e->page_size = size;
+    c->last[space & 1] = (uint32_t)(e - c->e);
+}
+
+/* Walk-cache entries: vpage = the 2 MiB region, gpage = the level-1 table. */
+int vmet_tcache_pt_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
+                          uint64_t addr, uint64_t *table)
+{
+    uint64_t tag = tag_of(root, space), region = addr & ~((1ull << 21) - 1);
+    struct vmet_tcache_entry *e = slot(c, tag, region, 1ull << 21);
+
+    if (e->tag != tag || e->vpage != region) {
+        return 0;
+    }
+    c->pt_hits++;
+    *table = e->gpage;
+    return 1;
+}
+
+void vmet_tcache_pt_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
+                           uint64_t addr, uint64_t table)
+{
+    uint64_t tag = tag_of(root, space), region = addr & ~((1ull << 21) - 1);
+    struct vmet_tcache_entry *e = slot(c, tag, region, 1ull << 21);
+
+    e->tag = tag;
+    e->vpage = region;
+    e->gpage = table;
+    e->hpage = 0;
+    e->page_size = 1ull << 21;
 }

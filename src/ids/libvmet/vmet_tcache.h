@@ -16,6 +16,15 @@
 /* Spaces sharing the cache: root values are page-aligned, so tags can use bit 0. */
 #define VMET_TCACHE_VA   0u          /* VM virtual -> L1 physical, root = CR3 table */
 #define VMET_TCACHE_GPA  1u          /* VM physical -> L1 physical, root = nested CR3 table */
+/*
+ * Paging-structure entries, as a CPU's page-walk cache keeps them (Intel
+ * SDM vol. 3 4.10.3; AMD's PWC): for the 2 MiB region of an address under a
+ * root, the address of the level-1 table that maps it, so the next walk in
+ * that region reads one entry instead of four. Bit 1 of a tag marks a used
+ * slot, so these spaces use bit 2.
+ */
+#define VMET_TCACHE_PT_VA  4u        /* the VM's own tables (VM-physical table) */
+#define VMET_TCACHE_PT_GPA 5u        /* the nested tables (L1-physical table) */
 
 struct vmet_tcache_entry {
     uint64_t tag;                    /* root | space | 2 (bit 1: in use); 0 = empty */
@@ -28,6 +37,15 @@ struct vmet_tcache_entry {
 struct vmet_tcache {
     struct vmet_tcache_entry e[VMET_TCACHE_SLOTS];
     uint64_t hits, misses, flushes;
+    uint64_t pt_hits;                /* walks that started at a cached level-1 table */
+    /*
+     * Per space (VA, GPA), the slot of the last hit or insert, tried before
+     * any hashing: walks and reads touch runs of addresses in one page, as a
+     * CPU's small first-level TLB exploits. A slot reused since answers only
+     * if it still matches.
+     */
+    uint32_t last[2];
+    uint8_t sizes[2];                /* per space (VA, GPA): which sizes were inserted since the flush */
 };
 
 void vmet_tcache_flush(struct vmet_tcache *c);
@@ -46,5 +64,16 @@ int vmet_tcache_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
  */
 void vmet_tcache_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
                         uint64_t addr, uint64_t gpa, uint64_t hpa, uint64_t page_size);
+
+/*
+ * The level-1 table that maps addr's 2 MiB region under root (space
+ * VMET_TCACHE_PT_*). On a hit returns 1 and sets *table; else 0.
+ */
+int vmet_tcache_pt_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
+                          uint64_t addr, uint64_t *table);
+
+/* Remember that table (a level-1 table) maps addr's 2 MiB region under root. */
+void vmet_tcache_pt_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
+                           uint64_t addr, uint64_t table);
 
 #endif

@@ -45,10 +45,12 @@ static uint64_t large_size(unsigned level)
     return 1ull << level_shift(level);
 }
 
-vmet_status_t vmet_walk(const struct vmet_mem *m, uint64_t root, unsigned levels,
-                        uint64_t va, struct vmet_walk_out *out)
+vmet_status_t vmet_walk_cached(const struct vmet_mem *m, struct vmet_tcache *pwc,
+                               unsigned space, uint64_t root, unsigned levels,
+                               uint64_t va, struct vmet_walk_out *out)
 {
     uint64_t table = root & VMET_PTE_ADDR;
+    unsigned level = levels;
     vmet_status_t st;
 
     if (levels != 4 && levels != 5) {
@@ -57,7 +59,10 @@ vmet_status_t vmet_walk(const struct vmet_mem *m, uint64_t root, unsigned levels
     if (!vmet_va_canonical(va, levels)) {
         return VMET_E_INVAL;
     }
-    for (unsigned level = levels; level >= 1; level--) {
+    if (pwc && vmet_tcache_pt_lookup(pwc, root, space, va, &table)) {
+        level = 1;   /* the level-1 table of va's 2 MiB region, from an earlier walk */
+    }
+    for (; level >= 1; level--) {
         uint64_t idx = (va >> level_shift(level)) & LEVEL_MASK;
         uint64_t pte;
 
@@ -82,11 +87,20 @@ vmet_status_t vmet_walk(const struct vmet_mem *m, uint64_t root, unsigned levels
             }
             /* Level 1: bit 7 is PAT, an ordinary 4 KiB entry. */
         }
+        if (level == 2 && pwc) {
+            vmet_tcache_pt_insert(pwc, root, space, va, pte & VMET_PTE_ADDR);
+        }
         table = pte & VMET_PTE_ADDR;
     }
     out->pa = table | (va & PAGE_OFFSET_MASK);
     out->page_size = VMET_PAGE_SIZE;
     return VMET_OK;
+}
+
+vmet_status_t vmet_walk(const struct vmet_mem *m, uint64_t root, unsigned levels,
+                        uint64_t va, struct vmet_walk_out *out)
+{
+    return vmet_walk_cached(m, NULL, 0, root, levels, va, out);
 }
 
 /* --- the nested stage ------------------------------------------------------ */
@@ -112,7 +126,8 @@ vmet_status_t vmet_stage2_translate(const struct vmet_stage2 *s2, uint64_t gpa,
         out->page_size = size;
         return VMET_OK;
     }
-    st = vmet_walk(s2->host, s2->ncr3, s2->levels, gpa, out);
+    st = vmet_walk_cached(s2->host, s2->cache, VMET_TCACHE_PT_GPA, s2->ncr3, s2->levels,
+                          gpa, out);
     if (st == VMET_E_NOT_PRESENT) {
         return VMET_E_NESTED_FAULT;
     }
@@ -177,7 +192,7 @@ vmet_status_t vmet_translate2(const struct vmet_stage2 *s2, struct vmet_tcache *
                                     &out->hpa, &out->page_size)) {
         return VMET_OK;
     }
-    st = vmet_walk(&guest, root, levels, va, &g);
+    st = vmet_walk_cached(&guest, cache, VMET_TCACHE_PT_VA, root, levels, va, &g);
     if (st != VMET_OK) {
         return st;
     }

@@ -59,6 +59,18 @@ vmet_status_t vmet_walk(const struct vmet_mem *m, uint64_t root, unsigned levels
                         uint64_t va, struct vmet_walk_out *out);
 
 /*
+ * vmet_walk with a page-walk cache: with pwc set, a walk into a 2 MiB
+ * region whose level-1 table an earlier walk found (under the same root, in
+ * space VMET_TCACHE_PT_VA or _GPA) reads only that table's entry, and every
+ * walk that passes a level-2 entry pointing to a table records it. Results
+ * are those of vmet_walk on the tables as they were when cached; the owner
+ * flushes pwc with the translations.
+ */
+vmet_status_t vmet_walk_cached(const struct vmet_mem *m, struct vmet_tcache *pwc,
+                               unsigned space, uint64_t root, unsigned levels,
+                               uint64_t va, struct vmet_walk_out *out);
+
+/*
  * The nested stage: VM-physical -> L1-physical through L1's nested tables.
  * levels 0 means no nested stage (one-stage backends: identity).
  */
