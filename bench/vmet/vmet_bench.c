@@ -5,9 +5,11 @@
  * translation cache, timed. The same code runs in every configuration; only
  * the backend differs (struct vmet_config: L0 nested, L0 non-nested, in L1).
  *
- *   vmet-bench [CLI OPTIONS] -c CONFIG [-r RUNS] [-w WARMUP] VMNAME
+ *   vmet-bench [CLI OPTIONS] -c CONFIG [-a SOCKET] [-r RUNS] [-w WARMUP] VMNAME
  *
- * Prints one CSV line per timed run: CONFIG,RUN,NPROCS,MS (no header). The
+ * -a SOCKET: also the non-nested VM of the L0 at SOCKET, alternating (see
+ * main). Prints one CSV line per timed run and configuration:
+ * CONFIG,RUN,NPROCS,MS (no header). The
  * result is checked inside the timed loop: every run must see the same
  * number of processes as the first, with init as pid 1; else exit 1.
  */
@@ -94,23 +96,59 @@ static void report_costs(vmet_t *h, const char *config, const struct vmet_counte
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: vmet-bench " VMET_CLI_USAGE " -c CONFIG [-r RUNS] [-w WARMUP] VMNAME\n");
+    fprintf(stderr, "usage: vmet-bench " VMET_CLI_USAGE
+            " -c CONFIG [-a SOCKET] [-r RUNS] [-w WARMUP] VMNAME\n");
     exit(2);
 }
 
+/* One configuration measured by this process: its handle and what it saw. */
+struct side {
+    const char *config;
+    vmet_t *h;
+    long first;                   /* processes in the first listing */
+    struct vmet_counters c0;      /* counters when the timed runs began */
+};
+
+/* One listing of s, timed; printed as run RUN if RUN >= 0. Returns 0, or 1 on failure. */
+static int timed_pass(struct side *s, int run)
+{
+    double t0 = now_ms(), ms;
+    long n = ids_pass(s->h);
+
+    ms = now_ms() - t0;
+    if (n < 0 || (s->first >= 0 && n != s->first)) {
+        fprintf(stderr, "vmet-bench: %s run %d: %ld processes (first run: %ld)\n",
+                s->config, run, n, s->first);
+        return 1;
+    }
+    s->first = n;
+    if (run >= 0) {
+        printf("%s,%d,%ld,%.3f\n", s->config, run, n, ms);
+    }
+    return 0;
+}
+
+/*
+ * With -a SOCKET the same process also lists the non-nested VM that the L0
+ * at SOCKET serves (config "nonnested"), alternating with CONFIG listing by
+ * listing, the order swapped each run: both sides share the process, its
+ * caches and the machine's moment, which single-configuration processes do
+ * not (on a 2-core VM the same listing's time moved by 1.6x from one
+ * process to the next).
+ */
 int main(int argc, char **argv)
 {
-    struct vmet_config cfg;
-    const char *config = NULL;
-    int opt, runs = 10, warmup = 2;
-    long first = -1;
-    struct vmet_counters c0 = { 0 };
-    vmet_t *h;
+    struct vmet_config cfg, alt;
+    struct side sides[2] = { { .first = -1 }, { .config = "nonnested", .first = -1 } };
+    const char *alt_socket = NULL;
+    int opt, runs = 10, warmup = 2, nsides = 1, rc = 0;
 
     vmet_cli_defaults(&cfg);
-    while ((opt = getopt(argc, argv, VMET_CLI_OPTS "c:r:w:")) != -1) {
-        if (opt == 'c') {
-            config = optarg;
+    while ((opt = getopt(argc, argv, VMET_CLI_OPTS "a:c:r:w:")) != -1) {
+        if (opt == 'a') {
+            alt_socket = optarg;
+        } else if (opt == 'c') {
+            sides[0].config = optarg;
         } else if (opt == 'r') {
             runs = atoi(optarg);
         } else if (opt == 'w') {
@@ -119,35 +157,40 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (!config || runs < 1 || warmup < 0 || optind != argc - 1) {
+    if (!sides[0].config || runs < 1 || warmup < 0 || optind != argc - 1 ||
+        (alt_socket && cfg.backend != VMET_BACKEND_L0_NESTED)) {
         usage();
     }
     cfg.vm_name = argv[optind];
-    if (vmet_cli_open("vmet-bench", &cfg, &h) != VMET_OK) {
+    if (vmet_cli_open("vmet-bench", &cfg, &sides[0].h) != VMET_OK) {
         return 1;
     }
-    for (int run = -warmup; run < runs; run++) {
-        double t0, ms;
-        long n;
-
-        if (run == 0) {
-            vmet_get_counters(h, &c0);   /* the timed runs' costs start here */
-        }
-        t0 = now_ms();
-        n = ids_pass(h);
-        ms = now_ms() - t0;
-        if (n < 0 || (first >= 0 && n != first)) {
-            fprintf(stderr, "vmet-bench: %s run %d: %ld processes (first run: %ld)\n",
-                    config, run, n, first);
-            vmet_destroy(h);
+    if (alt_socket) {
+        alt = cfg;
+        alt.backend = VMET_BACKEND_L0_NONNESTED;
+        alt.socket_path = alt_socket;
+        alt.mem_path = NULL;
+        if (vmet_cli_open("vmet-bench", &alt, &sides[1].h) != VMET_OK) {
+            vmet_destroy(sides[0].h);
             return 1;
         }
-        first = n;
-        if (run >= 0) {
-            printf("%s,%d,%ld,%.3f\n", config, run, n, ms);
+        nsides = 2;
+    }
+    for (int run = -warmup; run < runs && rc == 0; run++) {
+        for (int k = 0; k < nsides && rc == 0; k++) {
+            struct side *s = &sides[(k + (run & 1)) % nsides];
+
+            if (run == 0) {
+                vmet_get_counters(s->h, &s->c0);   /* the timed runs' costs start here */
+            }
+            rc = timed_pass(s, run);
         }
     }
-    report_costs(h, config, &c0, runs);
-    vmet_destroy(h);
-    return 0;
+    for (int k = 0; k < nsides; k++) {
+        if (rc == 0) {
+            report_costs(sides[k].h, sides[k].config, &sides[k].c0, runs);
+        }
+        vmet_destroy(sides[k].h);
+    }
+    return rc;
 }
