@@ -546,7 +546,10 @@ static struct result c_pwc_not_present(void)
     return r;
 }
 
-/* Large pages leave nothing to cache; another root and a flush miss. */
+/*
+ * A 2 MiB page leaves its level-2 table cached (the next walk in the 1 GiB
+ * region reads one entry); another root and a flush miss.
+ */
 static struct result c_pwc_no_false_hits(void)
 {
     const unsigned t[] = { 1, 2, 3, 4 }, u[] = { 5, 2, 3, 4 };
@@ -556,7 +559,7 @@ static struct result c_pwc_no_false_hits(void)
     vmet_tcache_flush(&cache);
     c_2m_page();
     walkc(pg(1), VA1, &n1);
-    walkc(pg(1), VA1 + PAGE, &n2);                 /* 2 MiB page: 3 reads again */
+    walkc(pg(1), VA1 + PAGE, &n2);                 /* the level-2 entry only */
     reset();
     map4k(VA1, 4, t, pg(9));
     map4k(VA1, 4, u, pg(9));
@@ -564,7 +567,7 @@ static struct result c_pwc_no_false_hits(void)
     walkc(pg(5), VA1, &n3);                        /* same tables, other root */
     vmet_tcache_flush(&cache);
     r = walkc(pg(1), VA1, &n1);
-    if (n2 != 3 || n3 != 4 || n1 != 4) {
+    if (n2 != 1 || n3 != 4 || n1 != 4) {
         r.st = VMET_E_INVAL;
     }
     return r;
@@ -591,6 +594,68 @@ static struct result c_pwc_stage2(void)
     return r;
 }
 
+
+/* Another 2 MiB region of the same 1 GiB: the walk starts at the cached level-2 table. */
+static struct result c_pwc_level2_two_reads(void)
+{
+    const unsigned t[] = { 1, 2, 3, 4 };
+    const uint64_t va2 = VA1 + (1ull << 21);
+    struct result r;
+    uint64_t n1, n2;
+
+    vmet_tcache_flush(&cache);
+    map4k(VA1, 4, t, pg(9));
+    set(3, ix(va2, 2), pg(6) | P);
+    set(6, ix(va2, 1), pg(10) | P);
+    walkc(pg(1), VA1, &n1);
+    r = walkc(pg(1), va2, &n2);                    /* VA1's level-1 table must not answer */
+    if (n1 != 4 || n2 != 2) {
+        r.st = VMET_E_INVAL;
+    }
+    return r;
+}
+
+/* A flush hides every entry: translations and both levels of walk-cache tables. */
+static struct result c_tcache_flush_hides_all(void)
+{
+    struct result r = { 0 };
+    uint64_t g, h, s, table;
+
+    vmet_tcache_flush(&cache);
+    vmet_tcache_insert(&cache, pg(1), VMET_TCACHE_VA, VA1, 0x5000, 0x9000, PAGE);
+    vmet_tcache_pt_insert(&cache, pg(1), VMET_TCACHE_PT_VA, VA1, 1, pg(4));
+    vmet_tcache_pt_insert(&cache, pg(1), VMET_TCACHE_PT_VA, VA1 + (1ull << 21), 2, pg(3));
+    if (!vmet_tcache_lookup(&cache, pg(1), VMET_TCACHE_VA, VA1, &g, &h, &s) ||
+        vmet_tcache_pt_lookup(&cache, pg(1), VMET_TCACHE_PT_VA, VA1, &table) != 1 ||
+        vmet_tcache_pt_lookup(&cache, pg(1), VMET_TCACHE_PT_VA, VA1 + (1ull << 21),
+                              &table) != 2 || table != pg(3)) {
+        r.st = VMET_E_INVAL;                       /* not even cached before the flush */
+        return r;
+    }
+    vmet_tcache_flush(&cache);
+    r.st = vmet_tcache_lookup(&cache, pg(1), VMET_TCACHE_VA, VA1, &g, &h, &s) ||
+           vmet_tcache_pt_lookup(&cache, pg(1), VMET_TCACHE_PT_VA, VA1, &table) ?
+           VMET_E_INVAL : VMET_E_NOT_PRESENT;
+    return r;
+}
+
+/* After 2^32 flushes the generation is 0 again: generation-0 entries must stay gone. */
+static struct result c_tcache_generation_wrap(void)
+{
+    struct result r = { 0 };
+    uint64_t g, h, s, table;
+
+    memset(&cache, 0, sizeof(cache));              /* generation 0 */
+    vmet_tcache_insert(&cache, pg(1), VMET_TCACHE_VA, VA1, 0x5000, 0x9000, PAGE);
+    vmet_tcache_pt_insert(&cache, pg(1), VMET_TCACHE_PT_VA, VA1, 1, pg(4));
+    cache.gen = UINT32_MAX;                        /* as after 2^32 - 1 flushes */
+    vmet_tcache_flush(&cache);
+    r.st = cache.gen != 0 ? VMET_E_INVAL :
+           vmet_tcache_lookup(&cache, pg(1), VMET_TCACHE_VA, VA1, &g, &h, &s) ||
+           vmet_tcache_pt_lookup(&cache, pg(1), VMET_TCACHE_PT_VA, VA1, &table) ?
+           VMET_E_INVAL : VMET_E_NOT_PRESENT;
+    return r;
+}
 /* The last-used slot answers only for its own root, space and page. */
 static struct result c_tcache_last_slot_exact(void)
 {
@@ -659,9 +724,12 @@ static const struct {
       0x5000 + ((VA1 + 8) & 0xfff), 4096 },
     { "pwc_second_walk_one_read", c_pwc_one_read, VMET_OK, 10 * PAGE + (VA1 & 0xfff), 0, 4096 },
     { "pwc_not_present_in_cached_table", c_pwc_not_present, VMET_E_NOT_PRESENT, 0, 0, 0 },
-    { "pwc_no_hit_for_large_page_other_root_or_after_flush", c_pwc_no_false_hits, VMET_OK,
+    { "pwc_large_page_level2_only_no_other_root_or_after_flush", c_pwc_no_false_hits, VMET_OK,
       0x9000 + 0x678, 0, 4096 },
     { "pwc_stage2_next_gpa_one_read", c_pwc_stage2, VMET_OK, (7 + HOST_OFF) * PAGE + 0x10, 0, 4096 },
+    { "pwc_level2_table_two_reads", c_pwc_level2_two_reads, VMET_OK, 10 * PAGE + (VA1 & 0xfff), 0, 4096 },
+    { "tcache_flush_hides_all", c_tcache_flush_hides_all, VMET_E_NOT_PRESENT, 0, 0, 0 },
+    { "tcache_generation_wrap_clears", c_tcache_generation_wrap, VMET_E_NOT_PRESENT, 0, 0, 0 },
 };
 
 int main(void)

@@ -9,7 +9,10 @@ static const uint64_t tcache_sizes[] = { 1ull << 30, 1ull << 21, 1ull << 12 };
 
 void vmet_tcache_flush(struct vmet_tcache *c)
 {
-    memset(c->e, 0, sizeof(c->e));
+    if (++c->gen == 0) {
+        /* 2^32 flushes: entries of the first generation would answer again. */
+        memset(c->e, 0, sizeof(c->e));
+    }
     memset(c->sizes, 0, sizeof(c->sizes));
     c->flushes++;
 }
@@ -28,13 +31,32 @@ static struct vmet_tcache_entry *slot(struct vmet_tcache *c, uint64_t tag, uint6
     return &c->e[(h ^ (h >> 29)) & (VMET_TCACHE_SLOTS - 1)];
 }
 
+/* e holds the page of size size that contains addr under tag, in this generation. */
+static int holds(const struct vmet_tcache *c, const struct vmet_tcache_entry *e,
+                 uint64_t tag, uint64_t addr, uint64_t size)
+{
+    return e->tag == tag && e->gen == c->gen && e->page_size == size &&
+           e->vpage == (addr & ~(size - 1));
+}
+
+static void fill(struct vmet_tcache *c, struct vmet_tcache_entry *e, uint64_t tag,
+                 uint64_t vpage, uint64_t gpage, uint64_t hpage, uint64_t size)
+{
+    e->tag = tag;
+    e->vpage = vpage;
+    e->gpage = gpage;
+    e->hpage = hpage;
+    e->page_size = size;
+    e->gen = c->gen;
+}
+
 /* The entry answers for addr under tag: give the translation. */
 static int answer(struct vmet_tcache *c, const struct vmet_tcache_entry *e, uint64_t tag,
                   uint64_t addr, uint64_t *gpa, uint64_t *hpa, uint64_t *page_size)
 {
     uint64_t size = e->page_size;
 
-    if (e->tag != tag || size == 0 || e->vpage != (addr & ~(size - 1))) {
+    if (size == 0 || !holds(c, e, tag, addr, size)) {
         return 0;
     }
     c->hits++;
@@ -83,38 +105,42 @@ void vmet_tcache_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
     size = tcache_sizes[i];
     c->sizes[space & 1] |= (uint8_t)(1u << i);
     e = slot(c, tag, addr & ~(size - 1), size);
-    e->tag = tag;
-    e->vpage = addr & ~(size - 1);
-    e->gpage = gpa & ~(size - 1);
-    e->hpage = hpa & ~(size - 1);
-    e->page_size = size;
+    fill(c, e, tag, addr & ~(size - 1), gpa & ~(size - 1), hpa & ~(size - 1), size);
     c->last[space & 1] = (uint32_t)(e - c->e);
 }
 
-/* Walk-cache entries: vpage = the 2 MiB region, gpage = the level-1 table. */
-int vmet_tcache_pt_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
-                          uint64_t addr, uint64_t *table)
+/* Walk-cache entries: vpage = the region a table maps, gpage = the table. */
+static uint64_t pt_region(unsigned level)
 {
-    uint64_t tag = tag_of(root, space), region = addr & ~((1ull << 21) - 1);
-    struct vmet_tcache_entry *e = slot(c, tag, region, 1ull << 21);
+    return level == 1 ? 1ull << 21 : 1ull << 30;
+}
 
-    if (e->tag != tag || e->vpage != region) {
-        return 0;
+unsigned vmet_tcache_pt_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
+                               uint64_t addr, uint64_t *table)
+{
+    uint64_t tag = tag_of(root, space);
+
+    for (unsigned level = 1; level <= 2; level++) {
+        uint64_t size = pt_region(level);
+        const struct vmet_tcache_entry *e = slot(c, tag, addr & ~(size - 1), size);
+
+        if (holds(c, e, tag, addr, size)) {
+            c->pt_hits++;
+            *table = e->gpage;
+            return level;
+        }
     }
-    c->pt_hits++;
-    *table = e->gpage;
-    return 1;
+    return 0;
 }
 
 void vmet_tcache_pt_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
-                           uint64_t addr, uint64_t table)
+                           uint64_t addr, unsigned level, uint64_t table)
 {
-    uint64_t tag = tag_of(root, space), region = addr & ~((1ull << 21) - 1);
-    struct vmet_tcache_entry *e = slot(c, tag, region, 1ull << 21);
+    uint64_t tag = tag_of(root, space), size;
 
-    e->tag = tag;
-    e->vpage = region;
-    e->gpage = table;
-    e->hpage = 0;
-    e->page_size = 1ull << 21;
+    if (level != 1 && level != 2) {
+        return;
+    }
+    size = pt_region(level);
+    fill(c, slot(c, tag, addr & ~(size - 1), size), tag, addr & ~(size - 1), table, 0, size);
 }

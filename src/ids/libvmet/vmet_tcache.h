@@ -17,11 +17,11 @@
 #define VMET_TCACHE_VA   0u          /* VM virtual -> L1 physical, root = CR3 table */
 #define VMET_TCACHE_GPA  1u          /* VM physical -> L1 physical, root = nested CR3 table */
 /*
- * Paging-structure entries, as a CPU's page-walk cache keeps them (Intel
- * SDM vol. 3 4.10.3; AMD's PWC): for the 2 MiB region of an address under a
- * root, the address of the level-1 table that maps it, so the next walk in
- * that region reads one entry instead of four. Bit 1 of a tag marks a used
- * slot, so these spaces use bit 2.
+ * Paging-structure entries, as a CPU's page-walk caches keep them (Intel SDM
+ * vol. 3 4.10.3, PDE and PDPTE caches; AMD's PWC): for the 2 MiB region of
+ * an address under a root, the level-1 table that maps it; for its 1 GiB
+ * region, the level-2 table. The next walk there reads one entry instead of
+ * four (or three). Bit 1 of a tag marks a used slot, so these spaces use bit 2.
  */
 #define VMET_TCACHE_PT_VA  4u        /* the VM's own tables (VM-physical table) */
 #define VMET_TCACHE_PT_GPA 5u        /* the nested tables (L1-physical table) */
@@ -32,12 +32,19 @@ struct vmet_tcache_entry {
     uint64_t gpage;                  /* VM-physical page (VA space only) */
     uint64_t hpage;                  /* L1-physical page */
     uint64_t page_size;              /* 4 KiB, 2 MiB or 1 GiB */
+    uint32_t gen;                    /* valid only while equal to the cache's gen */
 };
 
 struct vmet_tcache {
     struct vmet_tcache_entry e[VMET_TCACHE_SLOTS];
+    /*
+     * Flushing bumps gen instead of clearing e: the benchmark's cold passes
+     * flush once per pass, and clearing 4096 entries (160 KiB) was 8 % of a
+     * pass in both configurations. Cleared only when gen wraps.
+     */
+    uint32_t gen;
     uint64_t hits, misses, flushes;
-    uint64_t pt_hits;                /* walks that started at a cached level-1 table */
+    uint64_t pt_hits;                /* walks that started at a cached table */
     /*
      * Per space (VA, GPA), the slot of the last hit or insert, tried before
      * any hashing: walks and reads touch runs of addresses in one page, as a
@@ -66,14 +73,18 @@ void vmet_tcache_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
                         uint64_t addr, uint64_t gpa, uint64_t hpa, uint64_t page_size);
 
 /*
- * The level-1 table that maps addr's 2 MiB region under root (space
- * VMET_TCACHE_PT_*). On a hit returns 1 and sets *table; else 0.
+ * The lowest cached table on addr's walk under root (space VMET_TCACHE_PT_*):
+ * returns its level (1: the level-1 table of addr's 2 MiB region; 2: the
+ * level-2 table of its 1 GiB region) and sets *table, or returns 0.
  */
-int vmet_tcache_pt_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
-                          uint64_t addr, uint64_t *table);
+unsigned vmet_tcache_pt_lookup(struct vmet_tcache *c, uint64_t root, unsigned space,
+                               uint64_t addr, uint64_t *table);
 
-/* Remember that table (a level-1 table) maps addr's 2 MiB region under root. */
+/*
+ * Remember that table, a table of level 1 or 2, maps addr's 2 MiB (level 1)
+ * or 1 GiB (level 2) region under root. Other levels are ignored.
+ */
 void vmet_tcache_pt_insert(struct vmet_tcache *c, uint64_t root, unsigned space,
-                           uint64_t addr, uint64_t table);
+                           uint64_t addr, unsigned level, uint64_t table);
 
 #endif

@@ -59,8 +59,13 @@ vmet_status_t vmet_walk_cached(const struct vmet_mem *m, struct vmet_tcache *pwc
     if (!vmet_va_canonical(va, levels)) {
         return VMET_E_INVAL;
     }
-    if (pwc && vmet_tcache_pt_lookup(pwc, root, space, va, &table)) {
-        level = 1;   /* the level-1 table of va's 2 MiB region, from an earlier walk */
+    if (pwc) {
+        /* The lowest table an earlier walk of this region passed through. */
+        unsigned cached = vmet_tcache_pt_lookup(pwc, root, space, va, &table);
+
+        if (cached) {
+            level = cached;
+        }
     }
     for (; level >= 1; level--) {
         uint64_t idx = (va >> level_shift(level)) & LEVEL_MASK;
@@ -87,8 +92,9 @@ vmet_status_t vmet_walk_cached(const struct vmet_mem *m, struct vmet_tcache *pwc
             }
             /* Level 1: bit 7 is PAT, an ordinary 4 KiB entry. */
         }
-        if (level == 2 && pwc) {
-            vmet_tcache_pt_insert(pwc, root, space, va, pte & VMET_PTE_ADDR);
+        if (pwc && (level == 2 || level == 3)) {
+            /* pte points to the table below, which maps va's 2 MiB or 1 GiB region. */
+            vmet_tcache_pt_insert(pwc, root, space, va, level - 1, pte & VMET_PTE_ADDR);
         }
         table = pte & VMET_PTE_ADDR;
     }

@@ -61,8 +61,9 @@ vmet_status_t vmet_walk(const struct vmet_mem *m, uint64_t root, unsigned levels
 /*
  * vmet_walk with a page-walk cache: with pwc set, a walk into a 2 MiB
  * region whose level-1 table an earlier walk found (under the same root, in
- * space VMET_TCACHE_PT_VA or _GPA) reads only that table's entry, and every
- * walk that passes a level-2 entry pointing to a table records it. Results
+ * space VMET_TCACHE_PT_VA or _GPA) reads only that table's entry, one into a
+ * 1 GiB region whose level-2 table it found starts there, and every walk
+ * records the level-2 and level-1 tables it passes. Results
  * are those of vmet_walk on the tables as they were when cached; the owner
  * flushes pwc with the translations.
  */
