@@ -64,31 +64,84 @@ static vmet_status_t io_all(int fd, void *buf, size_t len, int writing)
     return VMET_OK;
 }
 
-/* One request, one reply into s->reply. A negative status in the reply is returned as is. */
-static vmet_status_t l0_call(struct l0_state *s, uint16_t op, uint64_t key, int *status)
+/* The descriptor on the reply's first bytes (SCM_RIGHTS), or -1. */
+static int recv_header_and_fd(int sock, uint8_t *buf, size_t len)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                          .msg_controllen = sizeof(ctl.buf) };
+    struct cmsghdr *cm;
+    ssize_t got;
+    int fd = -1;
+
+    do {
+        got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+        return -2;
+    }
+    for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+            cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+            memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+        }
+    }
+    if ((size_t)got < len && io_all(sock, buf + got, len - (size_t)got, 0) != VMET_OK) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -2;
+    }
+    return fd;
+}
+
+/*
+ * One request, one reply into s->reply. With fd_out set, the reply's header
+ * may carry a descriptor (SCM_RIGHTS): *fd_out gets it, or -1; it is closed
+ * here if the reply turns out malformed. A negative status in the reply is
+ * returned as is in *status.
+ */
+static vmet_status_t l0_call(struct l0_state *s, uint16_t op, uint64_t key, int *status,
+                             int *fd_out)
 {
     struct vmet_req req = { .op = op, .key = key };
     uint8_t out[VMET_REQ_SIZE];
-    int frame;
+    int frame, fd = -1;
     vmet_status_t st;
 
     if (vmet_req_encode(&req, out, sizeof(out)) < 0) {
         return VMET_E_INVAL;
     }
-    if ((st = io_all(s->fd, out, sizeof(out), 1)) != VMET_OK ||
-        (st = io_all(s->fd, s->buf, VMET_REPLY_HDR_SIZE, 0)) != VMET_OK) {
+    if ((st = io_all(s->fd, out, sizeof(out), 1)) != VMET_OK) {
+        return st;
+    }
+    if (fd_out) {
+        fd = recv_header_and_fd(s->fd, s->buf, VMET_REPLY_HDR_SIZE);
+        if (fd == -2) {
+            return VMET_E_IO;
+        }
+    } else if ((st = io_all(s->fd, s->buf, VMET_REPLY_HDR_SIZE, 0)) != VMET_OK) {
         return st;
     }
     frame = vmet_reply_frame_len(s->buf, VMET_REPLY_HDR_SIZE);
-    if (frame < 0) {
-        return VMET_E_PROTO;
+    st = frame < 0 ? VMET_E_PROTO :
+         io_all(s->fd, s->buf + VMET_REPLY_HDR_SIZE, (size_t)frame - VMET_REPLY_HDR_SIZE, 0);
+    if (st == VMET_OK &&
+        (vmet_reply_decode(s->buf, (size_t)frame, &s->reply) < 0 || s->reply.op != op)) {
+        st = VMET_E_PROTO;
     }
-    st = io_all(s->fd, s->buf + VMET_REPLY_HDR_SIZE, (size_t)frame - VMET_REPLY_HDR_SIZE, 0);
     if (st != VMET_OK) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return st;
     }
-    if (vmet_reply_decode(s->buf, (size_t)frame, &s->reply) < 0 || s->reply.op != op) {
-        return VMET_E_PROTO;
+    if (fd_out) {
+        *fd_out = fd;
     }
     *status = s->reply.status;
     return VMET_OK;
@@ -153,65 +206,22 @@ static vmet_status_t map_memory(struct l0_state *s, const char *path, char *deta
     return VMET_OK;
 }
 
-/* The descriptor on the reply's first bytes (SCM_RIGHTS), or -1. */
-static int recv_header_and_fd(int sock, uint8_t *buf, size_t len)
-{
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct iovec iov = { .iov_base = buf, .iov_len = len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                          .msg_controllen = sizeof(ctl.buf) };
-    struct cmsghdr *cm;
-    ssize_t got;
-    int fd = -1;
-
-    do {
-        got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    } while (got < 0 && errno == EINTR);
-    if (got <= 0) {
-        return -2;
-    }
-    for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-            cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-            memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-        }
-    }
-    if ((size_t)got < len && io_all(sock, buf + got, len - (size_t)got, 0) != VMET_OK) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -2;
-    }
-    return fd;
-}
-
 /* Ask L0 for its roots page and map it read-only. */
 static vmet_status_t map_roots(struct l0_state *s, char *detail, size_t n)
 {
-    struct vmet_req req = { .op = VMET_OP_ROOTS };
-    uint8_t out[VMET_REQ_SIZE];
     struct stat sb;
     void *m;
-    int fd, seals;
+    int fd, seals, status;
+    vmet_status_t st = l0_call(s, VMET_OP_ROOTS, 0, &status, &fd);
 
-    if (vmet_req_encode(&req, out, sizeof(out)) < 0 ||
-        io_all(s->fd, out, sizeof(out), 1) != VMET_OK) {
-        snprintf(detail, n, "asking L0 for its roots page: %s", strerror(errno));
-        return VMET_E_IO;
+    if (st != VMET_OK) {
+        snprintf(detail, n, "asking L0 for its roots page: %s",
+                 st == VMET_E_IO ? strerror(errno) : vmet_strerror(st));
+        return st;
     }
-    fd = recv_header_and_fd(s->fd, s->buf, VMET_REPLY_HDR_SIZE);
-    if (fd == -2) {
-        snprintf(detail, n, "L0's answer to ROOTS: %s", strerror(errno));
-        return VMET_E_IO;
-    }
-    if (vmet_reply_frame_len(s->buf, VMET_REPLY_HDR_SIZE) != VMET_REPLY_HDR_SIZE ||
-        vmet_reply_decode(s->buf, VMET_REPLY_HDR_SIZE, &s->reply) < 0 ||
-        s->reply.op != VMET_OP_ROOTS || s->reply.status < 0 || fd < 0) {
-        snprintf(detail, n, "L0 did not hand over its roots page (status %d%s)",
-                 (int)s->reply.status, fd < 0 ? ", no descriptor" : "");
+    if (status < 0 || fd < 0) {
+        snprintf(detail, n, "L0 did not hand over its roots page (status %d%s)", status,
+                 fd < 0 ? ", no descriptor" : "");
         if (fd >= 0) {
             close(fd);
         }
@@ -281,7 +291,7 @@ static vmet_status_t l0_open(const struct vmet_config *cfg, void **state, char *
         l0_close(s);
         return VMET_E_IO;
     }
-    st = l0_call(s, VMET_OP_INFO, 0, &status);
+    st = l0_call(s, VMET_OP_INFO, 0, &status, NULL);
     if (st == VMET_OK && status < 0) {
         st = VMET_E_PROTO;
     }
@@ -326,7 +336,7 @@ static vmet_status_t l0_list_vms(void *state, struct vmet_vm *out, unsigned *n)
 {
     struct l0_state *s = state;
     int status;
-    vmet_status_t st = l0_call(s, VMET_OP_LIST_VMS, 0, &status);
+    vmet_status_t st = l0_call(s, VMET_OP_LIST_VMS, 0, &status, NULL);
 
     if (st != VMET_OK) {
         return st;

@@ -78,6 +78,7 @@ struct VmetState {
     struct vmet_table table;
     struct vmet_roots_page *roots;  /* the table as published (vmet_roots.h) */
     int roots_fd;                /* its memfd, handed to clients */
+    size_t roots_size;           /* its mapped size: the page rounded up to host pages */
 
     QIONetListener *listener;
     VmetClient *clients[VMET_MAX_CLIENTS];
@@ -531,7 +532,7 @@ static int vmet_listen(VmetState *v, Error **errp)
  */
 static int vmet_roots_create(VmetState *v, Error **errp)
 {
-    size_t size = ROUND_UP(sizeof(struct vmet_roots_page), qemu_real_host_page_size());
+    size_t size = ROUND_UP(sizeof(*v->roots), qemu_real_host_page_size());
     int fd = qemu_memfd_create("nvsec-vmet-roots", size, false, 0,
                                F_SEAL_SHRINK | F_SEAL_GROW, errp);
     void *p;
@@ -553,6 +554,7 @@ static int vmet_roots_create(VmetState *v, Error **errp)
     }
     v->roots = p;
     v->roots_fd = fd;
+    v->roots_size = size;
     vmet_table_publish_to(&v->table, v->roots);
     return 0;
 }
@@ -579,7 +581,7 @@ static void vmet_complete(UserCreatable *uc, Error **errp)
     qemu_mutex_init(&v->lock);
     if (vmet_listen(v, errp) < 0) {
         qemu_mutex_destroy(&v->lock);
-        munmap(v->roots, ROUND_UP(sizeof(*v->roots), qemu_real_host_page_size()));
+        munmap(v->roots, v->roots_size);
         close(v->roots_fd);
         v->roots = NULL;
         return;
