@@ -204,8 +204,8 @@ static void replay_cases(void)
 
 static void state_cases(void)
 {
-    static const uint8_t vm[] = { 1, 2, 3, 4, 5 }, ring[] = "abc";
-    struct usshadow_state_view in = { vm, sizeof(vm), ring, 3, 42 }, out;
+    static const uint8_t vm[] = { 1, 2, 3, 4, 5 }, ring[] = "abc", input[] = "ls -l\r";
+    struct usshadow_state_view in = { vm, sizeof(vm), ring, 3, 42, input, 6 }, out;
     uint8_t buf[64];
     long n = usshadow_state_encode(&in, buf, sizeof(buf));
     int rc;
@@ -213,9 +213,10 @@ static void state_cases(void)
 
     exact = unit_exact(buf, (size_t)n);
     rc = usshadow_state_decode(exact, (size_t)n, &out);
-    unit_check("state_roundtrip", n == (long)usshadow_state_size(5, 3) && rc == 0 &&
+    unit_check("state_roundtrip", n == (long)usshadow_state_size(5, 3, 6) && rc == 0 &&
                out.vmstate_len == 5 && out.ring_len == 3 && out.ring_dropped == 42 &&
-               memcmp(out.vmstate, vm, 5) == 0 && memcmp(out.ring, "abc", 3) == 0,
+               memcmp(out.vmstate, vm, 5) == 0 && memcmp(out.ring, "abc", 3) == 0 &&
+               out.input_len == 6 && memcmp(out.input, "ls -l\r", 6) == 0,
                "n %ld rc %d", n, rc);
     int trunc_ok = 1;
     for (long cut = 0; cut < n; cut++) {
@@ -225,12 +226,30 @@ static void state_cases(void)
         free(p);
     }
     unit_check("state_refuses_every_truncation", trunc_ok, "a prefix decoded");
+    uint8_t *longer = unit_exact(buf, (size_t)n + 1);
+    unit_check("state_refuses_trailing_byte",
+               usshadow_state_decode(longer, (size_t)n + 1, &out) == -EINVAL, "decoded");
+    free(longer);
+    exact[n - 6 - 4] = 7;                   /* input length one past the end */
+    unit_check("state_refuses_long_input", usshadow_state_decode(exact, (size_t)n, &out) == -EINVAL,
+               "decoded");
+    exact[n - 6 - 4] = 6;
     exact[4] = 0xff;                        /* vmstate length beyond the buffer */
     unit_check("state_refuses_long_vmstate", usshadow_state_decode(exact, (size_t)n, &out) == -EINVAL,
+               "decoded");
+    exact[4] = 5;
+    memcpy(exact, "USST", 4);               /* the first format, without input */
+    unit_check("state_refuses_old_magic", usshadow_state_decode(exact, (size_t)n, &out) == -EINVAL,
                "decoded");
     free(exact);
     unit_check("state_encode_short_output", usshadow_state_encode(&in, buf, 10) == -ENOSPC,
                "encoded");
+
+    struct usshadow_state_view none = { vm, sizeof(vm), NULL, 0, 0, NULL, 0 };
+    n = usshadow_state_encode(&none, buf, sizeof(buf));
+    rc = n > 0 ? usshadow_state_decode(buf, (size_t)n, &out) : -1;
+    unit_check("state_roundtrip_empty_blocks", rc == 0 && out.ring_len == 0 &&
+               out.input_len == 0 && out.vmstate_len == 5, "n %ld rc %d", n, rc);
 }
 
 int main(void)

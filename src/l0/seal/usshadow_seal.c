@@ -187,61 +187,78 @@ void usshadow_replay_free(struct usshadow_replay *g)
 
 /* --- the sealed plaintext -------------------------------------------------- */
 
-size_t usshadow_state_size(size_t vmstate_len, size_t ring_len)
+size_t usshadow_state_size(size_t vmstate_len, size_t ring_len, size_t input_len)
 {
-    return 4 + 4 + vmstate_len + 4 + ring_len + 8;
+    return 4 + 4 + vmstate_len + 4 + ring_len + 8 + 4 + input_len;
+}
+
+/* A length-prefixed block at *off (room checked by the caller). */
+static void put_block(uint8_t *out, size_t *off, const uint8_t *p, size_t n)
+{
+    nvsec_put_le(out + *off, n, 4);
+    *off += 4;
+    if (n) {
+        memcpy(out + *off, p, n);
+    }
+    *off += n;
+}
+
+/* Take a length-prefixed block at *off of buf[0..len); false if it overruns. */
+static bool get_block(const uint8_t *buf, size_t len, size_t *off,
+                      const uint8_t **p, size_t *n)
+{
+    if (len - *off < 4) {
+        return false;
+    }
+    *n = nvsec_get_le(buf + *off, 4);
+    *off += 4;
+    if (*n > len - *off) {
+        return false;
+    }
+    *p = buf + *off;
+    *off += *n;
+    return true;
 }
 
 long usshadow_state_encode(const struct usshadow_state_view *s, uint8_t *out,
                            size_t cap)
 {
-    size_t need, off = 0;
+    size_t need, off = 4;
 
-    if (s->vmstate_len > UINT32_MAX || s->ring_len > UINT32_MAX) {
+    if (s->vmstate_len > UINT32_MAX || s->ring_len > UINT32_MAX ||
+        s->input_len > UINT32_MAX) {
         return -EINVAL;
     }
-    need = usshadow_state_size(s->vmstate_len, s->ring_len);
+    need = usshadow_state_size(s->vmstate_len, s->ring_len, s->input_len);
     if (cap < need) {
         return -ENOSPC;
     }
     memcpy(out, USSHADOW_STATE_MAGIC, 4);
-    off = 4;
-    nvsec_put_le(out + off, s->vmstate_len, 4);
-    off += 4;
-    memcpy(out + off, s->vmstate, s->vmstate_len);
-    off += s->vmstate_len;
-    nvsec_put_le(out + off, s->ring_len, 4);
-    off += 4;
-    if (s->ring_len) {
-        memcpy(out + off, s->ring, s->ring_len);
-    }
-    off += s->ring_len;
+    put_block(out, &off, s->vmstate, s->vmstate_len);
+    put_block(out, &off, s->ring, s->ring_len);
     nvsec_put_le(out + off, s->ring_dropped, 8);
+    off += 8;
+    put_block(out, &off, s->input, s->input_len);
     return (long)need;
 }
 
 int usshadow_state_decode(const uint8_t *buf, size_t len,
                           struct usshadow_state_view *s)
 {
-    size_t off = 8;
+    size_t off = 4;
 
     memset(s, 0, sizeof(*s));
-    if (len < usshadow_state_size(0, 0) || memcmp(buf, USSHADOW_STATE_MAGIC, 4)) {
+    if (len < usshadow_state_size(0, 0, 0) || memcmp(buf, USSHADOW_STATE_MAGIC, 4) ||
+        !get_block(buf, len, &off, &s->vmstate, &s->vmstate_len) ||
+        !get_block(buf, len, &off, &s->ring, &s->ring_len) || len - off < 8) {
+        memset(s, 0, sizeof(*s));
         return -EINVAL;
     }
-    s->vmstate_len = nvsec_get_le(buf + 4, 4);
-    if (s->vmstate_len > len - usshadow_state_size(0, 0)) {
-        return -EINVAL;
-    }
-    s->vmstate = buf + off;
-    off += s->vmstate_len;
-    s->ring_len = nvsec_get_le(buf + off, 4);
-    off += 4;
-    if (len - off < 8 || s->ring_len != len - off - 8) {
-        return -EINVAL;
-    }
-    s->ring = buf + off;
-    off += s->ring_len;
     s->ring_dropped = nvsec_get_le(buf + off, 8);
+    off += 8;
+    if (!get_block(buf, len, &off, &s->input, &s->input_len) || off != len) {
+        memset(s, 0, sizeof(*s));
+        return -EINVAL;
+    }
     return 0;
 }

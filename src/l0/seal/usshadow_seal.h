@@ -111,15 +111,18 @@ void usshadow_replay_free(struct usshadow_replay *g);
 
 /*
  * The sealed plaintext: what a shadow device carries across a migration.
- *   off 0  magic "USST"            4
+ *   off 0  magic "USS2"            4
  *       4  VMState length V        4   (QEMU's vmstate_serial stream)
  *       8  VMState                 V
  *   8+V    output ring length R    4   (console bytes not yet delivered)
  *  12+V    ring bytes              R
  *  12+V+R  ring drop counter       8
- * Decoded only after authentication, but still checked field by field.
+ *  20+V+R  input length I          4   (typed bytes the UART has not taken)
+ *  24+V+R  input bytes             I
+ * Decoded only after authentication, but still checked field by field. The
+ * first format ("USST", no input block) is refused: both hosts run one L0.
  */
-#define USSHADOW_STATE_MAGIC "USST"
+#define USSHADOW_STATE_MAGIC "USS2"
 
 struct usshadow_state_view {
     const uint8_t *vmstate;
@@ -127,10 +130,12 @@ struct usshadow_state_view {
     const uint8_t *ring;
     size_t ring_len;
     uint64_t ring_dropped;
+    const uint8_t *input;
+    size_t input_len;
 };
 
 /* Bytes usshadow_state_encode needs for these lengths. */
-size_t usshadow_state_size(size_t vmstate_len, size_t ring_len);
+size_t usshadow_state_size(size_t vmstate_len, size_t ring_len, size_t input_len);
 
 /* Encode into out (cap bytes). Returns the length, or -ENOSPC / -EINVAL. */
 long usshadow_state_encode(const struct usshadow_state_view *s, uint8_t *out,
