@@ -28,6 +28,14 @@ check "vm0 received COM1 interrupts ($irqs)" test "${irqs:-0}" -gt 0
 # 64 KiB printed with cat arrives byte-exact at the ssh client.
 check "vm1: cat of 64 KiB arrives byte-exact (sha256)" cat_arrives_exact vsbypass vm1
 
+# A typed line far longer than the UART's FIFO arrives byte-exact: L0 holds
+# what the FIFO cannot take and tops it up inside each receive-register read.
+# 900 characters: busybox's line editing keeps at most 1024.
+line=$(head -c 450 /dev/urandom | od -An -tx1 | tr -d ' \n')
+want=$(printf '%s' "$line" | sha256sum | cut -d' ' -f1)
+got=$(vm_run vm3 "printf %s $line | sha256sum")
+check "vm3: a ${#line}-byte typed line arrives byte-exact (sha256)" grep -q "$want" <<<"$got"
+
 # Attaching to a VM that does not run names the cause.
 out=$(timeout 30 "$STACK" console vm7 </dev/null 2>&1)
 check "unknown VM: ssh prints a clear error" grep -q "no user VM named 'vm7' is running" <<<"$out"

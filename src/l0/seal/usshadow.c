@@ -226,12 +226,12 @@ int usshadow_query(struct ultracall_shadow_entry *out, size_t max)
 /* Seal d's state into out; BQL held. Returns the blob length or -errno. */
 static long uss_seal_device(UsshadowState *u, VsbDevice *d, uint8_t *out, size_t cap)
 {
-    g_autofree uint8_t *vm = NULL, *ring = NULL, *pt = NULL;
+    g_autofree uint8_t *vm = NULL, *ring = NULL, *input = NULL, *pt = NULL;
     size_t vm_len = 0;
     struct usshadow_state_view view;
     uint8_t nonce[USSHADOW_NONCE_SIZE];
     Error *err = NULL;
-    size_t ring_len, pt_cap;
+    size_t ring_len, input_len, pt_cap;
     uint64_t seq;
     long n;
     int rc;
@@ -241,18 +241,23 @@ static long uss_seal_device(UsshadowState *u, VsbDevice *d, uint8_t *out, size_t
         nvsec_log("usshadow", "tag %s: VMState save failed: %s", d->tag, strerror(-rc));
         return -EIO;
     }
-    ring = uss_ring_copy(&d->ring, &ring_len);
-    view = (struct usshadow_state_view){ vm, vm_len, ring, ring_len, d->ring.dropped };
-    pt_cap = usshadow_state_size(vm_len, ring_len);
-    pt = g_malloc(pt_cap);
-    n = usshadow_state_encode(&view, pt, pt_cap);
-    if (n < 0) {
-        return n;
-    }
     if (qcrypto_random_bytes(nonce, sizeof(nonce), &err) < 0) {
         nvsec_log("usshadow", "no nonce: %s", error_get_pretty(err));
         error_free(err);
         return -EIO;
+    }
+    ring = uss_ring_copy(&d->ring, &ring_len);
+    input = uss_ring_copy(&d->input, &input_len);
+    view = (struct usshadow_state_view){ vm, vm_len, ring, ring_len, d->ring.dropped,
+                                         input, input_len };
+    pt_cap = usshadow_state_size(vm_len, ring_len, input_len);
+    pt = g_malloc(pt_cap);
+    n = usshadow_state_encode(&view, pt, pt_cap);
+    /* Typed input may be a password: no plaintext copy outlives the seal. */
+    memset(input, 0, input_len);
+    if (n < 0) {
+        memset(pt, 0, pt_cap);
+        return n;
     }
     /*
      * Above every number this L0 has used or seen for the VM (replay guard),
@@ -312,14 +317,14 @@ long usshadow_save(const char *tag, uint8_t *out, size_t cap)
 }
 
 /*
- * Open, check and load a blob into a new device (BQL held). On any error
- * nothing of this L0 has changed: the new device is freed unseen.
+ * Open, check and load a blob into a new device (BQL held), pt being room
+ * for its plaintext. On any error nothing of this L0 has changed: the new
+ * device is freed unseen.
  */
-static int uss_restore_locked(VsbState *v, const char *tag, const uint8_t *blob,
-                              size_t len)
+static int uss_restore_into(VsbState *v, const char *tag, const uint8_t *blob,
+                            size_t len, uint8_t *pt)
 {
     UsshadowState *u = v->uss;
-    g_autofree uint8_t *pt = g_malloc(len ? len : 1);
     struct usshadow_state_view view;
     Error *err = NULL;
     VsbDevice *d;
@@ -339,7 +344,8 @@ static int uss_restore_locked(VsbState *v, const char *tag, const uint8_t *blob,
         return -EBUSY;                  /* never over a live or waiting device */
     }
     /* Authentic from here on, yet checked: a bug must not corrupt L0. */
-    if (usshadow_state_decode(pt, (size_t)n, &view) < 0) {
+    if (usshadow_state_decode(pt, (size_t)n, &view) < 0 ||
+        view.input_len > VSB_INPUT_SIZE) {
         return -EINVAL;
     }
     d = vsbypass_device_new(v, &err);
@@ -358,6 +364,7 @@ static int uss_restore_locked(VsbState *v, const char *tag, const uint8_t *blob,
     }
     vsbypass_ring_push(&d->ring, view.ring, view.ring_len);
     d->ring.dropped += view.ring_dropped;
+    vsbypass_ring_push(&d->input, view.input, view.input_len);
     memcpy(d->tag, tag, ULTRACALL_VMTAG_SIZE);
     d->seal_seq = seq;
     /* The line as the restored registers drive it, sent once the VM is bound. */
@@ -366,10 +373,22 @@ static int uss_restore_locked(VsbState *v, const char *tag, const uint8_t *blob,
     if (vsbypass_console_open(d) < 0) {
         nvsec_log("usshadow", "restored %s: no console socket yet", tag);
     }
-    memset(pt, 0, len);
     nvsec_log("usshadow", "restored %s: seq %" PRIu64 ", %zu undelivered output "
-              "bytes, waiting for the VM to register its tag", tag, seq, view.ring_len);
+              "and %zu input bytes, waiting for the VM to register its tag", tag, seq,
+              view.ring_len, view.input_len);
     return 0;
+}
+
+/* The plaintext, typed input included, is wiped whatever the outcome. */
+static int uss_restore_locked(VsbState *v, const char *tag, const uint8_t *blob,
+                              size_t len)
+{
+    uint8_t *pt = g_malloc(len ? len : 1);
+    int rc = uss_restore_into(v, tag, blob, len, pt);
+
+    memset(pt, 0, len);
+    g_free(pt);
+    return rc;
 }
 
 int usshadow_restore(const char *tag, const uint8_t *blob, size_t len)

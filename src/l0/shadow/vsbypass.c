@@ -302,6 +302,18 @@ bool vsbypass_device_ran_since(VsbState *v, VsbDevice *d, int64_t since_ns)
     return ran;
 }
 
+/* Move what from holds to the end of to, oldest first. */
+static void vsb_ring_append(struct vsbypass_ring *to, struct vsbypass_ring *from)
+{
+    const uint8_t *p;
+    size_t n;
+
+    while ((n = vsbypass_ring_peek(from, &p)) > 0) {
+        vsbypass_ring_push(to, p, n);
+        vsbypass_ring_consume(from, n);
+    }
+}
+
 /*
  * VMTAG_SET for a tag whose state was restored here (USShadow): the VM that
  * registers the tag gets the restored device at its nested CR3. A device
@@ -333,13 +345,8 @@ static int vsb_vmtag_adopt(VsbState *v, uint64_t ncr3, const char *tag)
     }
     usshadow_forget_restored(v, r);
     if (old) {
-        const uint8_t *p;
-        size_t n;
-
-        while ((n = vsbypass_ring_peek(&old->ring, &p)) > 0) {
-            vsbypass_ring_push(&r->ring, p, n);
-            vsbypass_ring_consume(&old->ring, n);
-        }
+        vsb_ring_append(&r->ring, &old->ring);
+        vsb_ring_append(&r->input, &old->input);
         vsb_wlog_replay(old, r);
         nvsec_log("usshadow", "tag %s: %u register writes made before the tag "
                   "replayed", tag, old->wlog_len);
@@ -347,6 +354,7 @@ static int vsb_vmtag_adopt(VsbState *v, uint64_t ncr3, const char *tag)
     }
     nvsec_log("usshadow", "tag %s: restored device bound to ncr3 %#" PRIx64, tag, ncr3);
     vsbypass_console_drain_now(r);
+    vsbypass_console_feed(r);
     vsbypass_irq_send(r, r->irq_level);
     return 0;
 }

@@ -13,9 +13,14 @@
  * so a reader that keeps reading loses nothing, e.g. a "cat" of a large file
  * over remote management; a client that stops reading for
  * VSB_CONSOLE_STALL_NS gets the no-reader behaviour until it reads again.
- * Input flow: bytes from the client go to the UART's receiver only as fast
- * as its FIFO takes them (QEMU's socket chardev reads no more than our
- * can_read allows), so no input byte is lost.
+ * Input flow: bytes from the client wait in a small input ring
+ * (VSB_INPUT_SIZE; the socket is read no further than it has room, so no
+ * input byte is lost) and go to the UART's receiver as fast as its FIFO takes
+ * them: at once, and again inside every read of its receive register. QEMU's
+ * 16550 takes only up to its trigger level at a time, and refilled from the
+ * main loop alone, each refill would cost the user VM another interrupt
+ * through L1; refilled during the read, the guest's driver takes a whole
+ * typed line in one interrupt.
  * Everything here runs under the BQL.
  */
 #include "qemu/osdep.h"
@@ -193,11 +198,44 @@ static GSource *vsb_console_chr_add_watch(Chardev *chr, GIOCondition cond)
     return source;
 }
 
+/*
+ * How soon input the UART had no room for is offered again: a FIFO reset or
+ * loopback mode makes room without a read of the receive register.
+ */
+#define VSB_FEED_RETRY_NS (10 * SCALE_MS)
+
+void vsbypass_console_feed(VsbDevice *d)
+{
+    while (d->input.len) {
+        const uint8_t *p;
+        size_t n = vsbypass_ring_peek(&d->input, &p);
+        int room = qemu_chr_be_can_write(d->uart_chr);
+
+        if (room <= 0) {
+            break;
+        }
+        n = MIN(n, (size_t)room);
+        qemu_chr_be_write(d->uart_chr, (uint8_t *)p, (int)n);
+        vsbypass_ring_consume(&d->input, n);
+    }
+    if (d->input.len && !timer_pending(d->feed_timer)) {
+        timer_mod(d->feed_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + VSB_FEED_RETRY_NS);
+    }
+}
+
+static void vsb_console_feed_timer(void *opaque)
+{
+    vsbypass_console_feed(opaque);
+}
+
 static void vsb_console_chr_accept_input(Chardev *chr)
 {
     VsbDevice *d = VSB_CONSOLE_CHARDEV(chr)->dev;
 
-    /* The guest read RBR: let the socket offer more bytes. */
+    /* The guest read RBR: top its FIFO up now, then let the socket offer more. */
+    if (d) {
+        vsbypass_console_feed(d);
+    }
     if (d && d->sock_chr) {
         qemu_chr_fe_accept_input(&d->sock_be);
     }
@@ -207,14 +245,16 @@ static int vsb_sock_can_read(void *opaque)
 {
     VsbDevice *d = opaque;
 
-    return qemu_chr_be_can_write(d->uart_chr);
+    return (int)(d->input.cap - d->input.len);
 }
 
 static void vsb_sock_read(void *opaque, const uint8_t *buf, int size)
 {
     VsbDevice *d = opaque;
 
-    qemu_chr_be_write(d->uart_chr, (uint8_t *)buf, size);
+    /* Never more than can_read offered, so nothing is dropped here. */
+    vsbypass_ring_push(&d->input, buf, size);
+    vsbypass_console_feed(d);
 }
 
 static void vsb_sock_event(void *opaque, QEMUChrEvent event)
@@ -404,18 +444,24 @@ int vsbypass_console_init(VsbDevice *d, Error **errp)
 
     d->log_fd = -1;
     rc = vsbypass_ring_init(&d->ring, d->vsb->ring_size);
+    if (rc == 0) {
+        rc = vsbypass_ring_init(&d->input, VSB_INPUT_SIZE);
+    }
     if (rc < 0) {
         error_setg(errp, "vsbypass: console ring: %s", strerror(-rc));
+        vsbypass_ring_destroy(&d->ring);
         return rc;
     }
     chr = qemu_chardev_new(id, TYPE_CHARDEV_VSBYPASS_CONSOLE, NULL, NULL, errp);
     if (!chr) {
         vsbypass_ring_destroy(&d->ring);
+        vsbypass_ring_destroy(&d->input);
         return -EIO;
     }
     VSB_CONSOLE_CHARDEV(chr)->dev = d;
     d->uart_chr = chr;
     d->drain_timer = timer_new_ns(QEMU_CLOCK_REALTIME, vsb_console_drain_timer, d);
+    d->feed_timer = timer_new_ns(QEMU_CLOCK_REALTIME, vsb_console_feed_timer, d);
     return 0;
 }
 
@@ -430,6 +476,10 @@ void vsbypass_console_fini(VsbDevice *d)
         timer_free(d->drain_timer);
         d->drain_timer = NULL;
     }
+    if (d->feed_timer) {
+        timer_free(d->feed_timer);
+        d->feed_timer = NULL;
+    }
     if (d->thaw_timer) {
         timer_free(d->thaw_timer);
         d->thaw_timer = NULL;
@@ -439,6 +489,7 @@ void vsbypass_console_fini(VsbDevice *d)
         object_unparent(OBJECT(d->uart_chr));
         d->uart_chr = NULL;
     }
+    vsbypass_ring_destroy(&d->input);
     vsbypass_ring_destroy(&d->ring);
 }
 

@@ -42,6 +42,12 @@ typedef struct VsbIrqPending {
 
 #define VSB_WLOG_MAX 64
 
+/*
+ * Typed bytes held for the UART (vsbypass_console.c): enough for a pasted
+ * line or a burst of keys, small enough to seal with the device.
+ */
+#define VSB_INPUT_SIZE 4096
+
 /* One shadow 16550 and its console; bound to at most one user VM. */
 typedef struct VsbDevice {
     VsbState *vsb;
@@ -57,6 +63,8 @@ typedef struct VsbDevice {
     int64_t last_drain_ns;
     guint drain_watch;
     struct vsbypass_ring ring;
+    struct vsbypass_ring input;  /* from the client, not yet taken by the UART */
+    QEMUTimer *feed_timer;       /* retries a feed the UART had no room for */
     int64_t full_since;          /* ring full with a client attached, since */
     uint64_t dropped_reported;
     /* Mirror of the binding (set under the BQL with the table's lock). */
@@ -135,6 +143,11 @@ void vsbypass_console_freeze(VsbDevice *d);
 void vsbypass_console_drain_now(VsbDevice *d);
 /* Reopen a frozen console (BQL held); no-op if not frozen. */
 void vsbypass_console_thaw(VsbDevice *d);
+/*
+ * Give the UART what input it has room for now (BQL held); after input was
+ * put in d->input directly (a restore) and whenever its FIFO may have room.
+ */
+void vsbypass_console_feed(VsbDevice *d);
 
 /* vsbypass_irq.c */
 int vsbypass_irq_init(VsbState *v, Error **errp);
