@@ -428,6 +428,9 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
         /* Saved for a migration, yet running here: the move failed. */
         vsbypass_console_thaw(d);
     }
+    if (d) {
+        d->irq_hold++;
+    }
     for (unsigned i = 0; i < size; i++) {
         uint32_t byte = SHADOW_UART_FLOAT;
 
@@ -440,6 +443,10 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
             }
         }
         result |= byte << (8 * i);
+    }
+    if (d) {
+        d->irq_hold--;
+        vsbypass_irq_settle(d);
     }
     nvsec_bql_unlock(bql);
     if (!write) {

@@ -178,14 +178,29 @@ void vsbypass_irq_uart(void *opaque, int n, int level)
 {
     VsbDevice *d = opaque;
 
-    /* serial.c re-asserts its line on every register access; send edges only. */
+    /*
+     * serial.c re-asserts its line on every register access; send edges
+     * only. Inside a guest access the line may drop and rise again (a read
+     * of the receive register empties the FIFO below its trigger level, the
+     * input feed refills it): only the level the access leaves is sent
+     * (vsbypass_irq_settle), since a guest in its handler loops until the
+     * UART reports nothing pending. Over --irq net each message is a
+     * datagram that may be lost, and a lost rising edge stalls the console.
+     */
     level = !!level;
     if (level == d->irq_level) {
         return;
     }
     d->irq_level = level;
-    if (d->tag[0]) {
+    if (d->tag[0] && !d->irq_hold) {
         vsbypass_irq_send(d, level);
+    }
+}
+
+void vsbypass_irq_settle(VsbDevice *d)
+{
+    if (d->tag[0] && d->irq_level != d->irq_sent) {
+        vsbypass_irq_send(d, d->irq_level);
     }
 }
 
