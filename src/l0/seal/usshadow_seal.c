@@ -247,18 +247,18 @@ int usshadow_state_decode(const uint8_t *buf, size_t len,
 {
     size_t off = 4;
 
-    memset(s, 0, sizeof(*s));
     if (len < usshadow_state_size(0, 0, 0) || memcmp(buf, USSHADOW_STATE_MAGIC, 4) ||
         !get_block(buf, len, &off, &s->vmstate, &s->vmstate_len) ||
         !get_block(buf, len, &off, &s->ring, &s->ring_len) || len - off < 8) {
-        memset(s, 0, sizeof(*s));
-        return -EINVAL;
+        goto bad;
     }
     s->ring_dropped = nvsec_get_le(buf + off, 8);
     off += 8;
     if (!get_block(buf, len, &off, &s->input, &s->input_len) || off != len) {
-        memset(s, 0, sizeof(*s));
-        return -EINVAL;
+        goto bad;
     }
     return 0;
+bad:
+    memset(s, 0, sizeof(*s));
+    return -EINVAL;
 }
