@@ -119,6 +119,85 @@ static void flood(void)
     vsbypass_ring_destroy(&r);
 }
 
+/* A ring of cap holding text, its head moved on by skip bytes first (so it wraps). */
+static void ring_with(struct vsbypass_ring *r, size_t cap, size_t skip, const char *text)
+{
+    static const uint8_t filler[16];
+
+    vsbypass_ring_init(r, cap);
+    vsbypass_ring_push(r, filler, skip);
+    vsbypass_ring_consume(r, skip);
+    vsbypass_ring_push(r, (const uint8_t *)text, strlen(text));
+}
+
+/* Move: order kept, from emptied (its drop count kept), to's overflow dropped and counted. */
+static void move_cases(void)
+{
+    struct vsbypass_ring to, from;
+    char out[64];
+    size_t dropped, got;
+
+    ring_with(&to, 8, 6, "abc");
+    ring_with(&from, 5, 3, "defg");
+    from.dropped = 7;
+    dropped = vsbypass_ring_move(&to, &from);
+    got = drain_all(&to, out);
+    out[got] = '\0';
+    unit_check("ring_move_appends_in_order", !strcmp(out, "abcdefg") && dropped == 0 &&
+               to.dropped == 0 && from.len == 0 && from.dropped == 7,
+               "to '%s' dropped %zu/%llu, from len %zu dropped %llu", out, dropped,
+               (unsigned long long)to.dropped, from.len, (unsigned long long)from.dropped);
+    vsbypass_ring_destroy(&to);
+    vsbypass_ring_destroy(&from);
+
+    ring_with(&to, 4, 3, "abc");
+    ring_with(&from, 8, 7, "defgh");
+    dropped = vsbypass_ring_move(&to, &from);
+    got = drain_all(&to, out);
+    out[got] = '\0';
+    unit_check("ring_move_overflow_drops_oldest", !strcmp(out, "efgh") && dropped == 4 &&
+               to.dropped == 4 && from.len == 0,
+               "to '%s' dropped %zu/%llu, from len %zu", out, dropped,
+               (unsigned long long)to.dropped, from.len);
+    vsbypass_ring_destroy(&to);
+    vsbypass_ring_destroy(&from);
+
+    ring_with(&to, 4, 0, "ab");
+    ring_with(&from, 4, 0, "");
+    dropped = vsbypass_ring_move(&to, &from);
+    got = drain_all(&to, out);
+    out[got] = '\0';
+    unit_check("ring_move_from_empty", !strcmp(out, "ab") && dropped == 0,
+               "to '%s' dropped %zu", out, dropped);
+    vsbypass_ring_destroy(&to);
+    vsbypass_ring_destroy(&from);
+}
+
+/* Copy out: oldest first across the wrap, bounded by cap, the ring untouched. */
+static void copy_out_cases(void)
+{
+    struct vsbypass_ring r;
+    uint8_t *out = unit_exact("--------", 8);
+    uint8_t none[1] = { '=' };
+    size_t n;
+
+    ring_with(&r, 6, 4, "abcde");
+    n = vsbypass_ring_copy_out(&r, out, 8);
+    unit_check("ring_copy_out_wraps", n == 5 && !memcmp(out, "abcde---", 8) && r.len == 5,
+               "copied %zu '%.8s', ring len %zu", n, (char *)out, r.len);
+    memcpy(out, "--------", 8);
+    n = vsbypass_ring_copy_out(&r, out, 3);
+    unit_check("ring_copy_out_bounded", n == 3 && !memcmp(out, "abc-----", 8),
+               "copied %zu '%.8s'", n, (char *)out);
+    n = vsbypass_ring_copy_out(&r, none, 0);
+    unit_check("ring_copy_out_zero_cap", n == 0 && none[0] == '=', "copied %zu", n);
+    vsbypass_ring_clear(&r);
+    n = vsbypass_ring_copy_out(&r, none, 1);
+    unit_check("ring_copy_out_empty", n == 0 && none[0] == '=', "copied %zu", n);
+    vsbypass_ring_destroy(&r);
+    free(out);
+}
+
 int main(void)
 {
     struct vsbypass_ring r;
@@ -128,6 +207,8 @@ int main(void)
         run_case(i);
     }
     flood();
+    move_cases();
+    copy_out_cases();
     unit_check("ring_init_zero_cap", vsbypass_ring_init(&r, 0) == -EINVAL,
                "cap 0 accepted");
     unit_check("ring_peek_empty", vsbypass_ring_peek(&r, &p) == 0 && p == NULL,

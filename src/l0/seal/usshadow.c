@@ -172,16 +172,8 @@ static int uss_vmstate_load(VsbDevice *d, const uint8_t *data, size_t len)
 static uint8_t *uss_ring_copy(const struct vsbypass_ring *r, size_t *len)
 {
     uint8_t *out = g_malloc(r->len ? r->len : 1);
-    struct vsbypass_ring tmp = *r;
-    const uint8_t *p;
-    size_t n, off = 0;
 
-    while ((n = vsbypass_ring_peek(&tmp, &p)) > 0) {
-        memcpy(out + off, p, n);
-        off += n;
-        vsbypass_ring_consume(&tmp, n);
-    }
-    *len = off;
+    *len = vsbypass_ring_copy_out(r, out, r->len);
     return out;
 }
 

@@ -302,18 +302,6 @@ bool vsbypass_device_ran_since(VsbState *v, VsbDevice *d, int64_t since_ns)
     return ran;
 }
 
-/* Move what from holds to the end of to, oldest first. */
-static void vsb_ring_append(struct vsbypass_ring *to, struct vsbypass_ring *from)
-{
-    const uint8_t *p;
-    size_t n;
-
-    while ((n = vsbypass_ring_peek(from, &p)) > 0) {
-        vsbypass_ring_push(to, p, n);
-        vsbypass_ring_consume(from, n);
-    }
-}
-
 /*
  * VMTAG_SET for a tag whose state was restored here (USShadow): the VM that
  * registers the tag gets the restored device at its nested CR3. A device
@@ -345,8 +333,8 @@ static int vsb_vmtag_adopt(VsbState *v, uint64_t ncr3, const char *tag)
     }
     usshadow_forget_restored(v, r);
     if (old) {
-        vsb_ring_append(&r->ring, &old->ring);
-        vsb_ring_append(&r->input, &old->input);
+        vsbypass_ring_move(&r->ring, &old->ring);
+        vsbypass_ring_move(&r->input, &old->input);
         vsb_wlog_replay(old, r);
         nvsec_log("usshadow", "tag %s: %u register writes made before the tag "
                   "replayed", tag, old->wlog_len);

@@ -80,3 +80,29 @@ void vsbypass_ring_clear(struct vsbypass_ring *r)
     r->head = 0;
     r->len = 0;
 }
+
+size_t vsbypass_ring_move(struct vsbypass_ring *to, struct vsbypass_ring *from)
+{
+    size_t dropped = 0, n;
+    const uint8_t *p;
+
+    while ((n = vsbypass_ring_peek(from, &p)) > 0) {
+        dropped += vsbypass_ring_push(to, p, n);
+        vsbypass_ring_consume(from, n);
+    }
+    return dropped;
+}
+
+size_t vsbypass_ring_copy_out(const struct vsbypass_ring *r, uint8_t *out, size_t cap)
+{
+    size_t first, n = r->len < cap ? r->len : cap;
+
+    if (n == 0) {
+        return 0;
+    }
+    /* At most two runs: from head to the end of buf, then from its start. */
+    first = r->cap - r->head < n ? r->cap - r->head : n;
+    memcpy(out, r->buf + r->head, first);
+    memcpy(out + first, r->buf, n - first);
+    return n;
+}

@@ -1,5 +1,6 @@
 /*
- * Bounded byte ring for a shadow console's output. The UART must never wait
+ * Bounded byte ring for a shadow console's output (and its typed input, which
+ * the caller keeps from overflowing). The UART must never wait
  * for a console reader (an absent reader would stall the user VM, a slow one
  * could stall L0's vCPU thread), so output always goes in here and the oldest
  * bytes are dropped, and counted, when no reader drains it in time.
@@ -39,5 +40,18 @@ void vsbypass_ring_consume(struct vsbypass_ring *r, size_t n);
 
 /* Forget all held bytes (the drop counter is kept). */
 void vsbypass_ring_clear(struct vsbypass_ring *r);
+
+/*
+ * Move everything from holds to the end of to, oldest first, leaving from
+ * empty (its drop counter is kept). Bytes to has no room for are dropped
+ * from its oldest end, as a push would. Returns how many to dropped.
+ */
+size_t vsbypass_ring_move(struct vsbypass_ring *to, struct vsbypass_ring *from);
+
+/*
+ * Copy up to cap of the held bytes, oldest first, into out without removing
+ * them. Returns how many were copied.
+ */
+size_t vsbypass_ring_copy_out(const struct vsbypass_ring *r, uint8_t *out, size_t cap);
 
 #endif
