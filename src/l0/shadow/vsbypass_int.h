@@ -72,6 +72,7 @@ typedef struct VsbDevice {
     char tag[ULTRACALL_VMTAG_SIZE];
     int irq_level;               /* the UART's line now */
     int irq_sent;                /* last level sent to L1, -1 if none */
+    bool irq_fell;               /* the line fell since L1 was sent a 1 (vsb_irq_forward) */
     unsigned irq_hold;           /* inside a guest access: changes wait for its end */
     uint64_t seal_seq;           /* USShadow: sequence of the last seal or restore */
     bool frozen;                 /* USShadow: console closed by a save (see vsbypass_console_freeze) */
@@ -156,9 +157,9 @@ void vsbypass_irq_uart(void *opaque, int n, int level);
 /* Send d's current level under its tag (after tagging, before unbinding). */
 void vsbypass_irq_send(VsbDevice *d, int level);
 /*
- * After a guest access to d's UART (irq_hold back to 0): send the level the
- * access left if L1 has not heard it, one message however often the line
- * moved inside the access.
+ * After a guest access to d's UART (irq_hold back to 0): forward the level
+ * the access left, one message at most however often the line moved inside
+ * the access, and only for a rise (see vsb_irq_forward).
  */
 void vsbypass_irq_settle(VsbDevice *d);
 

@@ -1,7 +1,8 @@
 /*
- * Interrupt forwarding (papers/000 sec. 4.3): each change of a shadow UART's
- * IRQ line becomes an irqmsg (src/common/irqmsg.h) to L1's interrupt server,
- * which injects it into the user VM named by the tag. Two transports:
+ * Interrupt forwarding (papers/000 sec. 4.3): each rise of a shadow UART's
+ * IRQ line (falls are not sent, see vsb_irq_forward) becomes an irqmsg
+ * (src/common/irqmsg.h) to L1's interrupt server, which injects it into the
+ * user VM named by the tag. Two transports:
  *  - net:   a UDP datagram to 127.0.0.1:irq-port from L0's process; L0's
  *           user-mode network forwards that port into L1 (hostfwd=udp:...),
  *           as the paper sends over the network;
@@ -21,8 +22,8 @@
  * encodes it when the port has room: lossless, bounded by the number of
  * VMs. Merging keeps what the VM needs: a final 1 after a 1 sent earlier
  * reaches L1 as "1 while high", which the interrupt server injects as a
- * fresh edge (irqroute.c); a final 0 means the VM's own register access
- * cleared whatever was raised in between.
+ * fresh edge (irqroute.c). A 0 is sent only when a VM is tagged (its level
+ * then) and when its device is retired.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -174,17 +175,44 @@ void vsbypass_irq_send(VsbDevice *d, int level)
     }
 }
 
+/*
+ * Forward d's line to L1 after it changed outside a guest access, or at the
+ * end of one. COM1 is an ISA interrupt, edge-triggered in the user VM's PIC
+ * and IOAPIC: only a rise makes it interrupt, and its handler reads the UART
+ * until nothing is pending. So a fall is not sent; it only marks that the
+ * next rise must be (L1's interrupt server injects "1 while high" as a fresh
+ * edge, irqroute.c). That halves the messages of an output flood, where
+ * every transmit-FIFO refill lowers and raises the line, and each message
+ * costs L1 a wake-up of its server and of the VM's injector. A user VM that
+ * programs its COM1 pin level-triggered sees the line stay high: interrupts
+ * of its own making, at the cost of its own vCPU.
+ */
+static void vsb_irq_forward(VsbDevice *d)
+{
+    if (!d->tag[0]) {
+        return;
+    }
+    if (!d->irq_level) {
+        d->irq_fell = true;
+        return;
+    }
+    if (d->irq_sent != 1 || d->irq_fell) {
+        d->irq_fell = false;
+        vsbypass_irq_send(d, 1);
+    }
+}
+
 void vsbypass_irq_uart(void *opaque, int n, int level)
 {
     VsbDevice *d = opaque;
 
     /*
-     * serial.c re-asserts its line on every register access; send edges
-     * only. Inside a guest access the line may drop and rise again (a read
-     * of the receive register empties the FIFO below its trigger level, the
-     * input feed refills it): only the level the access leaves is sent
-     * (vsbypass_irq_settle), since a guest in its handler loops until the
-     * UART reports nothing pending. Over --irq net each message is a
+     * serial.c re-asserts its line on every register access; forward
+     * changes only. Inside a guest access the line may drop and rise again
+     * (a read of the receive register empties the FIFO below its trigger
+     * level, the input feed refills it): only the level the access leaves
+     * counts (vsbypass_irq_settle), since a guest in its handler loops until
+     * the UART reports nothing pending. Over --irq net each message is a
      * datagram that may be lost, and a lost rising edge stalls the console.
      */
     level = !!level;
@@ -192,16 +220,14 @@ void vsbypass_irq_uart(void *opaque, int n, int level)
         return;
     }
     d->irq_level = level;
-    if (d->tag[0] && !d->irq_hold) {
-        vsbypass_irq_send(d, level);
+    if (!d->irq_hold) {
+        vsb_irq_forward(d);
     }
 }
 
 void vsbypass_irq_settle(VsbDevice *d)
 {
-    if (d->tag[0] && d->irq_level != d->irq_sent) {
-        vsbypass_irq_send(d, d->irq_level);
-    }
+    vsb_irq_forward(d);
 }
 
 int vsbypass_irq_init(VsbState *v, Error **errp)
