@@ -130,47 +130,38 @@ static void ring_with(struct vsbypass_ring *r, size_t cap, size_t skip, const ch
     vsbypass_ring_push(r, (const uint8_t *)text, strlen(text));
 }
 
-/* Move: order kept, from emptied (its drop count kept), to's overflow dropped and counted. */
-static void move_cases(void)
+/*
+ * Move from a ring of from_cap holding from_text (head moved on by from_skip)
+ * to one of to_cap holding to_text (head moved on by to_skip): to must end as
+ * want with want_dropped dropped, from empty with its own drop count kept.
+ */
+static void check_move(const char *name, size_t to_cap, size_t to_skip, const char *to_text,
+                       size_t from_cap, size_t from_skip, const char *from_text,
+                       const char *want, size_t want_dropped)
 {
     struct vsbypass_ring to, from;
     char out[64];
     size_t dropped, got;
 
-    ring_with(&to, 8, 6, "abc");
-    ring_with(&from, 5, 3, "defg");
+    ring_with(&to, to_cap, to_skip, to_text);
+    ring_with(&from, from_cap, from_skip, from_text);
     from.dropped = 7;
     dropped = vsbypass_ring_move(&to, &from);
     got = drain_all(&to, out);
     out[got] = '\0';
-    unit_check("ring_move_appends_in_order", !strcmp(out, "abcdefg") && dropped == 0 &&
-               to.dropped == 0 && from.len == 0 && from.dropped == 7,
+    unit_check(name, !strcmp(out, want) && dropped == want_dropped &&
+               to.dropped == want_dropped && from.len == 0 && from.dropped == 7,
                "to '%s' dropped %zu/%llu, from len %zu dropped %llu", out, dropped,
                (unsigned long long)to.dropped, from.len, (unsigned long long)from.dropped);
     vsbypass_ring_destroy(&to);
     vsbypass_ring_destroy(&from);
+}
 
-    ring_with(&to, 4, 3, "abc");
-    ring_with(&from, 8, 7, "defgh");
-    dropped = vsbypass_ring_move(&to, &from);
-    got = drain_all(&to, out);
-    out[got] = '\0';
-    unit_check("ring_move_overflow_drops_oldest", !strcmp(out, "efgh") && dropped == 4 &&
-               to.dropped == 4 && from.len == 0,
-               "to '%s' dropped %zu/%llu, from len %zu", out, dropped,
-               (unsigned long long)to.dropped, from.len);
-    vsbypass_ring_destroy(&to);
-    vsbypass_ring_destroy(&from);
-
-    ring_with(&to, 4, 0, "ab");
-    ring_with(&from, 4, 0, "");
-    dropped = vsbypass_ring_move(&to, &from);
-    got = drain_all(&to, out);
-    out[got] = '\0';
-    unit_check("ring_move_from_empty", !strcmp(out, "ab") && dropped == 0,
-               "to '%s' dropped %zu", out, dropped);
-    vsbypass_ring_destroy(&to);
-    vsbypass_ring_destroy(&from);
+static void move_cases(void)
+{
+    check_move("ring_move_appends_in_order", 8, 6, "abc", 5, 3, "defg", "abcdefg", 0);
+    check_move("ring_move_overflow_drops_oldest", 4, 3, "abc", 8, 7, "defgh", "efgh", 4);
+    check_move("ring_move_from_empty", 4, 0, "ab", 4, 0, "", "ab", 0);
 }
 
 /* Copy out: oldest first across the wrap, bounded by cap, the ring untouched. */
