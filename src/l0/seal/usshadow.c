@@ -308,13 +308,18 @@ long usshadow_save(const char *tag, uint8_t *out, size_t cap)
     return n;
 }
 
+/* When each phase of a restore ended (get_clock ns), for the log line. */
+struct uss_restore_marks {
+    int64_t unsealed, created, loaded;
+};
+
 /*
  * Open, check and load a blob into a new device (BQL held), pt being room
  * for its plaintext. On any error nothing of this L0 has changed: the new
  * device is freed unseen.
  */
 static int uss_restore_into(VsbState *v, const char *tag, const uint8_t *blob,
-                            size_t len, uint8_t *pt)
+                            size_t len, uint8_t *pt, struct uss_restore_marks *m)
 {
     UsshadowState *u = v->uss;
     struct usshadow_state_view view;
@@ -328,6 +333,7 @@ static int uss_restore_into(VsbState *v, const char *tag, const uint8_t *blob,
     if (n < 0) {
         return (int)n;
     }
+    m->unsealed = get_clock();
     rc = usshadow_replay_check(&u->replay, tag, seq);
     if (rc < 0) {
         return rc;
@@ -346,6 +352,7 @@ static int uss_restore_into(VsbState *v, const char *tag, const uint8_t *blob,
         error_free(err);
         return -ENOMEM;
     }
+    m->created = get_clock();
     if (uss_vmstate_load(d, view.vmstate, view.vmstate_len) < 0) {
         vsbypass_device_retire(v, d);
         return -EINVAL;
@@ -354,6 +361,7 @@ static int uss_restore_into(VsbState *v, const char *tag, const uint8_t *blob,
         vsbypass_device_retire(v, d);
         return -ENOMEM;
     }
+    m->loaded = get_clock();
     vsbypass_ring_push(&d->ring, view.ring, view.ring_len);
     d->ring.dropped += view.ring_dropped;
     vsbypass_ring_push(&d->input, view.input, view.input_len);
@@ -362,9 +370,7 @@ static int uss_restore_into(VsbState *v, const char *tag, const uint8_t *blob,
     /* The line as the restored registers drive it, sent once the VM is bound. */
     d->irq_level = (d->uart->iir & USS_IIR_ID) != USS_IIR_NO_INT;
     g_ptr_array_add(u->restored, d);
-    if (vsbypass_console_open(d) < 0) {
-        nvsec_log("usshadow", "restored %s: no console socket yet", tag);
-    }
+    vsbypass_console_open_soon(d);
     nvsec_log("usshadow", "restored %s: seq %" PRIu64 ", %zu undelivered output "
               "and %zu input bytes, waiting for the VM to register its tag", tag, seq,
               view.ring_len, view.input_len);
@@ -373,10 +379,10 @@ static int uss_restore_into(VsbState *v, const char *tag, const uint8_t *blob,
 
 /* The plaintext, typed input included, is wiped whatever the outcome. */
 static int uss_restore_locked(VsbState *v, const char *tag, const uint8_t *blob,
-                              size_t len)
+                              size_t len, struct uss_restore_marks *m)
 {
     uint8_t *pt = g_malloc(len ? len : 1);
-    int rc = uss_restore_into(v, tag, blob, len, pt);
+    int rc = uss_restore_into(v, tag, blob, len, pt, m);
 
     memset(pt, 0, len);
     g_free(pt);
@@ -387,6 +393,7 @@ int usshadow_restore(const char *tag, const uint8_t *blob, size_t len)
 {
     VsbState *v = vsbypass_instance();
     int64_t t0 = get_clock(), t_locked;
+    struct uss_restore_marks m = { 0 };
     bool bql;
     int rc;
 
@@ -395,12 +402,15 @@ int usshadow_restore(const char *tag, const uint8_t *blob, size_t len)
     }
     bql = nvsec_bql_lock();
     t_locked = get_clock();
-    rc = uss_restore_locked(v, tag, blob, len);
+    rc = uss_restore_locked(v, tag, blob, len, &m);
     nvsec_bql_unlock(bql);
     if (rc == 0) {
         nvsec_log("usshadow", "restore %.*s took %" PRId64 " us in L0, of which %"
-                  PRId64 " us waiting for the BQL", ULTRACALL_VMTAG_MAX, tag,
-                  (get_clock() - t0) / 1000, (t_locked - t0) / 1000);
+                  PRId64 " us waiting for the BQL (phases, us: unseal %" PRId64
+                  ", new device %" PRId64 ", VMState load %" PRId64 ")",
+                  ULTRACALL_VMTAG_MAX, tag, (get_clock() - t0) / 1000,
+                  (t_locked - t0) / 1000, (m.unsealed - t_locked) / 1000,
+                  (m.created - m.unsealed) / 1000, (m.loaded - m.created) / 1000);
     }
     if (rc < 0) {
         nvsec_log("usshadow", "restore %.*s refused: %s", ULTRACALL_VMTAG_MAX, tag,

@@ -65,6 +65,7 @@ typedef struct VsbDevice {
     struct vsbypass_ring ring;
     struct vsbypass_ring input;  /* from the client, not yet taken by the UART */
     QEMUTimer *feed_timer;       /* retries a feed the UART had no room for */
+    QEMUTimer *open_timer;       /* vsbypass_console_open_soon */
     int64_t full_since;          /* ring full with a client attached, since */
     uint64_t dropped_reported;
     /* Mirror of the binding (set under the BQL with the table's lock). */
@@ -133,6 +134,12 @@ int vsbypass_console_init(VsbDevice *d, Error **errp);
 void vsbypass_console_fini(VsbDevice *d);
 /* (Re)open the console socket of a bound device at its current name. */
 int vsbypass_console_open(VsbDevice *d);
+/*
+ * The same from the main loop, once the caller (an ultracall) has returned:
+ * the socket and log file are L0's management side, not device state, and
+ * their syscalls need not lengthen the call. Failure is logged there.
+ */
+void vsbypass_console_open_soon(VsbDevice *d);
 /*
  * USShadow save: close the console after a last drain to its client, so no
  * input is taken and no output sent while the state travels. A VM that runs
