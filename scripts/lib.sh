@@ -72,3 +72,15 @@ bench_meta_common() {
     echo "l0=$(readlink -f "$NVSEC_BUILD/qemu-l0")"
     echo "images=$(readlink -f "$NVSEC_BUILD/images/l1.cpio" | xargs dirname)"
 }
+
+# This machine's CPU time taken by its own host while a measurement ran (the
+# steal column of /proc/stat): a run made while the host was oversubscribed
+# is slower for that reason alone, and benchmarks record it beside their rows.
+cpu_ticks() { # -> "TOTAL STEAL" (all CPUs, in clock ticks)
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9; exit }' /proc/stat
+}
+steal_pct() { # "TOTAL STEAL" before, "TOTAL STEAL" after -> percent stolen between
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); d = y[1] - x[1]
+        printf "%.1f\n", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }'
+}
