@@ -54,6 +54,7 @@
 #define VSB_MAX_RING            (16 * 1024 * 1024)
 #define VSB_DEFAULT_STALE_S     10
 #define VSB_DEFAULT_IRQ_PORT    24600
+#define VSB_DEFAULT_IRQ_DEFER_US 200
 #define VSB_DEFAULT_CONSOLE_DIR "/run/nvsec/vsb"
 /* The reset vector as VM creation leaves it (see the comment at the top). */
 #define VSB_RESET_CS_SELECTOR   0xf000
@@ -86,11 +87,11 @@ static VsbDevice *vsb_device_new(VsbState *v, Error **errp)
 
     d->vsb = v;
     d->serial_no = v->next_serial_no++;
-    d->irq_sent = -1;
     if (vsbypass_console_init(d, errp) < 0) {
         g_free(d);
         return NULL;
     }
+    vsbypass_irq_device_init(d);
     /* Wired as serial-isa wires it, with our IRQ handler in place of an ISA line. */
     dev = qdev_new(TYPE_SERIAL);
     d->uart = SERIAL(dev);
@@ -99,6 +100,7 @@ static VsbDevice *vsb_device_new(VsbState *v, Error **errp)
     qdev_prop_set_chr(dev, "chardev", d->uart_chr);
     if (!qdev_realize_and_unref(dev, NULL, errp)) {
         qemu_free_irq(d->irq);
+        vsbypass_irq_device_fini(d);
         vsbypass_console_fini(d);
         g_free(d);
         return NULL;
@@ -120,6 +122,7 @@ static void vsb_device_free(VsbDevice *d)
     /* Unparenting unrealizes the UART, which lets go of its chardev. */
     object_unparent(OBJECT(d->uart));
     qemu_free_irq(d->irq);
+    vsbypass_irq_device_fini(d);
     vsbypass_console_fini(d);
     d->vsb->ndevices--;
     g_free(d);
@@ -168,7 +171,7 @@ static void vsb_pool_refill(VsbState *v)
  */
 static void vsb_device_retire(VsbState *v, VsbDevice *d)
 {
-    if (d->tag[0] && d->irq_sent == 1) {
+    if (d->tag[0] && d->edge.sent == 1) {
         vsbypass_irq_send(d, 0);
     }
     vsb_device_free(d);
@@ -403,6 +406,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
     VsbState *v = qatomic_read(&vsb_global);
     int regs[SHADOW_UART_MAX_ACCESS];
     uint32_t result = 0;
+    bool thr_written = false;
     VsbDevice *d;
     bool bql;
 
@@ -424,6 +428,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
 
         if (d && regs[i] >= 0) {
             if (write) {
+                thr_written |= regs[i] == 0 && !(d->uart->lcr & 0x80);  /* THR, not DLL */
                 vsb_wlog_note(v, d, regs[i], (*val >> (8 * i)) & 0xff);
                 serial_io_ops.write(d->uart, regs[i], (*val >> (8 * i)) & 0xff, 1);
             } else {
@@ -434,7 +439,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
     }
     if (d) {
         d->irq_hold--;
-        vsbypass_irq_settle(d);
+        vsbypass_irq_settle(d, thr_written);
     }
     nvsec_bql_unlock(bql);
     if (!write) {
@@ -468,6 +473,20 @@ static bool vsb_is_reset_state(CPUX86State *env)
            env->segs[R_CS].selector == VSB_RESET_CS_SELECTOR &&
            env->segs[R_CS].base == VSB_RESET_CS_BASE &&
            env->eip == VSB_RESET_RIP;
+}
+
+void vsbypass_vmexit(CPUX86State *env)
+{
+    VsbState *v = qatomic_read(&vsb_global);
+    bool bql;
+
+    (void)env;                  /* whichever L2 exits, L1 runs next: all are sent */
+    if (!v || !qatomic_read(&v->irq_nwaiters)) {
+        return;                 /* every #VMEXIT of every L2 passes here */
+    }
+    bql = nvsec_bql_lock();
+    vsbypass_irq_send_waiting(v);
+    nvsec_bql_unlock(bql);
 }
 
 void vsbypass_vmrun(CPUX86State *env)
@@ -756,6 +775,7 @@ static void vsb_instance_init(Object *obj)
     v->ring_size = VSB_DEFAULT_RING;
     v->stale_timeout_s = VSB_DEFAULT_STALE_S;
     v->irq_port = VSB_DEFAULT_IRQ_PORT;
+    v->irq_defer_us = VSB_DEFAULT_IRQ_DEFER_US;
     v->console_dir = g_strdup(VSB_DEFAULT_CONSOLE_DIR);
     v->irq_mode = g_strdup("none");
     v->irq_fd = -1;
@@ -794,6 +814,10 @@ static void vsb_class_init(ObjectClass *oc, void *data)
     vsb_add_u32(oc, "irq-port", offsetof(VsbState, irq_port));
     object_class_property_set_description(oc, "irq-port",
         "irq=net: UDP port on 127.0.0.1 forwarded into L1 (default 24600)");
+    vsb_add_u32(oc, "irq-defer-us", offsetof(VsbState, irq_defer_us));
+    object_class_property_set_description(oc, "irq-defer-us",
+        "a rise of the line inside a guest access waits this long for the guest "
+        "to lower it itself before L1 is told; 0: at once (default 200)");
     object_class_property_add_str(oc, "irq-chardev", vsb_get_irq_chardev,
                                   vsb_set_irq_chardev);
     object_class_property_set_description(oc, "irq-chardev",

@@ -38,6 +38,14 @@ bool vsbypass_io_write(CPUX86State *env, uint32_t port, unsigned size,
 void vsbypass_vmrun(CPUX86State *env);
 
 /*
+ * do_vmexit(), on every #VMEXIT from a user VM to L1: L1 is about to run, so
+ * the rises of shadow UART lines that L0 held back inside guest accesses
+ * (vsbypass_edge.h) go now, costing no exit of their own. Returns at once
+ * when none waits.
+ */
+void vsbypass_vmexit(CPUX86State *env);
+
+/*
  * The ultracall VMTAG_SET (src/common/ultracall_abi.h) from the user VM
  * running on env; tag is a checked ULTRACALL_VMTAG_SIZE field. Returns 0 or
  * the negative errno the ABI lists.

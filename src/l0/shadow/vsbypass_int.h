@@ -17,6 +17,7 @@
 
 #include "ultracall_abi.h"
 #include "vsbypass_bind.h"
+#include "vsbypass_edge.h"
 #include "vsbypass_ring.h"
 
 #define TYPE_VSBYPASS "vsbypass"
@@ -72,8 +73,10 @@ typedef struct VsbDevice {
     uint64_t ncr3;
     char tag[ULTRACALL_VMTAG_SIZE];
     int irq_level;               /* the UART's line now */
-    int irq_sent;                /* last level sent to L1, -1 if none */
-    bool irq_fell;               /* the line fell since L1 was sent a 1 (vsb_irq_forward) */
+    struct vsbypass_edge edge;   /* what L1 was told of the line (vsbypass_edge.h) */
+    QEMUTimer *irq_defer;        /* ends the wait of a deferred rise */
+    bool irq_listed;             /* in VsbState.irq_waiters */
+    int64_t irq_wait_since;      /* when the deferred rise began to wait (QEMU_CLOCK_REALTIME) */
     unsigned irq_hold;           /* inside a guest access: changes wait for its end */
     uint64_t seal_seq;           /* USShadow: sequence of the last seal or restore */
     bool frozen;                 /* USShadow: console closed by a save (see vsbypass_console_freeze) */
@@ -98,6 +101,7 @@ struct VsbState {
     uint32_t ring_size;
     uint32_t stale_timeout_s;
     uint32_t irq_port;
+    uint32_t irq_defer_us;       /* 0: every rise at once (vsbypass_edge.h) */
     char *console_dir;
     char *log_dir;               /* provider-side console logs; NULL: none */
     char *irq_mode;
@@ -112,6 +116,8 @@ struct VsbState {
     QEMUTimer *irq_retry;        /* vport: offers irq_queue again */
     uint64_t irq_seq;
     uint64_t irq_coalesced;      /* vport: level changes merged into a later one */
+    GPtrArray *irq_waiters;      /* VsbDevice * that deferred a rise since the last flush */
+    int irq_nwaiters;            /* its length, read without the BQL by vsbypass_vmexit */
     QemuMutex lock;              /* protects table */
     struct vsbypass_table table;
     unsigned ndevices;           /* bound + pooled */
@@ -161,13 +167,19 @@ void vsbypass_console_feed(VsbDevice *d);
 /* vsbypass_irq.c */
 int vsbypass_irq_init(VsbState *v, Error **errp);
 void vsbypass_irq_uart(void *opaque, int n, int level);
+/* The per-device part (its deferral timer); fini also logs what it deferred. */
+void vsbypass_irq_device_init(VsbDevice *d);
+void vsbypass_irq_device_fini(VsbDevice *d);
 /* Send d's current level under its tag (after tagging, before unbinding). */
 void vsbypass_irq_send(VsbDevice *d, int level);
 /*
  * After a guest access to d's UART (irq_hold back to 0): forward the level
  * the access left, one message at most however often the line moved inside
- * the access, and only for a rise (see vsb_irq_forward).
+ * the access, and only for a rise (vsbypass_edge.h), which may wait if the
+ * access wrote the transmit register (thr_written).
  */
-void vsbypass_irq_settle(VsbDevice *d);
+void vsbypass_irq_settle(VsbDevice *d, bool thr_written);
+/* Send every deferred rise whose line is still high (BQL held): L1 is about to run. */
+void vsbypass_irq_send_waiting(VsbState *v);
 
 #endif

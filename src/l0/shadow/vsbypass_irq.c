@@ -1,6 +1,6 @@
 /*
  * Interrupt forwarding (papers/000 sec. 4.3): each rise of a shadow UART's
- * IRQ line (falls are not sent, see vsb_irq_forward) becomes an irqmsg
+ * IRQ line (falls are not sent, see vsbypass_edge.h) becomes an irqmsg
  * (src/common/irqmsg.h) to L1's interrupt server, which injects it into the
  * user VM named by the tag. Two transports:
  *  - net:   a UDP datagram to 127.0.0.1:irq-port from L0's process; L0's
@@ -154,7 +154,8 @@ void vsbypass_irq_send(VsbDevice *d, int level)
     };
     uint8_t buf[IRQMSG_SIZE];
 
-    d->irq_sent = level;
+    /* Whatever waited is what this message says, or moot (the timer finds so). */
+    vsbypass_edge_sent(&d->edge, level);
     switch (v->irq_transport) {
     case VSB_IRQ_NET:
         if (!vsb_irq_encode(v, d->tag, level, buf)) {
@@ -175,31 +176,103 @@ void vsbypass_irq_send(VsbDevice *d, int level)
     }
 }
 
+static void vsb_irq_act(VsbDevice *d, enum vsbypass_edge_action a)
+{
+    switch (a) {
+    case VSB_EDGE_SEND_RISE:
+        vsbypass_irq_send(d, 1);
+        break;
+    case VSB_EDGE_START_WAIT:
+        /*
+         * Sent by whichever comes first: L1's next turn to run
+         * (vsbypass_vmexit), or the timer. A pending timer is left as it is
+         * and re-armed when it fires early: a flood starts a wait per FIFO,
+         * and every timer_mod of an earlier deadline wakes L0's main loop.
+         */
+        d->irq_wait_since = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        if (!timer_pending(d->irq_defer)) {
+            timer_mod(d->irq_defer, d->irq_wait_since +
+                      (int64_t)d->vsb->irq_defer_us * SCALE_US);
+        }
+        if (!d->irq_listed) {
+            d->irq_listed = true;
+            g_ptr_array_add(d->vsb->irq_waiters, d);
+            qatomic_inc(&d->vsb->irq_nwaiters);
+        }
+        break;
+    case VSB_EDGE_STOP_WAIT:
+    case VSB_EDGE_NONE:
+        break;
+    }
+}
+
 /*
- * Forward d's line to L1 after it changed outside a guest access, or at the
- * end of one. COM1 is an ISA interrupt, edge-triggered in the user VM's PIC
- * and IOAPIC: only a rise makes it interrupt, and its handler reads the UART
- * until nothing is pending. So a fall is not sent; it only marks that the
- * next rise must be (L1's interrupt server injects "1 while high" as a fresh
- * edge, irqroute.c). That halves the messages of an output flood, where
- * every transmit-FIFO refill lowers and raises the line, and each message
- * costs L1 a wake-up of its server and of the VM's injector. A user VM that
- * programs its COM1 pin level-triggered sees the line stay high: interrupts
- * of its own making, at the cost of its own vCPU.
+ * Tell L1 what it must hear of d's line (vsbypass_edge.h), where a rise
+ * may wait (may_wait) irq-defer-us for the guest to lower the line itself.
  */
-static void vsb_irq_forward(VsbDevice *d)
+static void vsb_irq_forward(VsbDevice *d, bool may_wait)
 {
     if (!d->tag[0]) {
         return;
     }
-    if (!d->irq_level) {
-        d->irq_fell = true;
+    vsb_irq_act(d, vsbypass_edge_line(&d->edge, d->irq_level,
+                                      may_wait && d->vsb->irq_defer_us > 0));
+}
+
+static void vsb_irq_defer_expired(void *opaque)
+{
+    VsbDevice *d = opaque;
+    int64_t end = d->irq_wait_since + (int64_t)d->vsb->irq_defer_us * SCALE_US;
+
+    if (!d->edge.waiting) {
+        return;                 /* sent or dropped since */
+    }
+    if (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) < end) {
+        timer_mod(d->irq_defer, end);   /* armed for an earlier wait */
         return;
     }
-    if (d->irq_sent != 1 || d->irq_fell) {
-        d->irq_fell = false;
-        vsbypass_irq_send(d, 1);
+    if (d->tag[0]) {
+        vsb_irq_act(d, vsbypass_edge_expired(&d->edge, d->irq_level));
     }
+}
+
+void vsbypass_irq_send_waiting(VsbState *v)
+{
+    for (guint i = 0; i < v->irq_waiters->len; i++) {
+        VsbDevice *d = g_ptr_array_index(v->irq_waiters, i);
+
+        d->irq_listed = false;
+        if (d->tag[0]) {
+            vsb_irq_act(d, vsbypass_edge_expired(&d->edge, d->irq_level));
+        }
+    }
+    g_ptr_array_set_size(v->irq_waiters, 0);
+    qatomic_set(&v->irq_nwaiters, 0);
+}
+
+void vsbypass_irq_device_init(VsbDevice *d)
+{
+    vsbypass_edge_init(&d->edge);
+    d->irq_defer = timer_new_ns(QEMU_CLOCK_REALTIME, vsb_irq_defer_expired, d);
+}
+
+void vsbypass_irq_device_fini(VsbDevice *d)
+{
+    if (!d->irq_defer) {
+        return;
+    }
+    if (d->irq_listed) {
+        g_ptr_array_remove_fast(d->vsb->irq_waiters, d);
+        qatomic_dec(&d->vsb->irq_nwaiters);
+        d->irq_listed = false;
+    }
+    if (d->edge.deferred) {
+        nvsec_log("vsbypass", "%s: %" PRIu64 " rises of the line deferred, %" PRIu64
+                  " of them dropped after the guest lowered the line",
+                  d->tag[0] ? d->tag : "user VM", d->edge.deferred, d->edge.dropped);
+    }
+    timer_free(d->irq_defer);
+    d->irq_defer = NULL;
 }
 
 void vsbypass_irq_uart(void *opaque, int n, int level)
@@ -221,17 +294,18 @@ void vsbypass_irq_uart(void *opaque, int n, int level)
     }
     d->irq_level = level;
     if (!d->irq_hold) {
-        vsb_irq_forward(d);
+        vsb_irq_forward(d, false);
     }
 }
 
-void vsbypass_irq_settle(VsbDevice *d)
+void vsbypass_irq_settle(VsbDevice *d, bool thr_written)
 {
-    vsb_irq_forward(d);
+    vsb_irq_forward(d, thr_written);
 }
 
 int vsbypass_irq_init(VsbState *v, Error **errp)
 {
+    v->irq_waiters = g_ptr_array_new();
     switch (v->irq_transport) {
     case VSB_IRQ_NET:
         if (v->irq_port == 0 || v->irq_port > 65535) {
