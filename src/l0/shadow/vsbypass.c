@@ -237,6 +237,12 @@ static VsbDevice *vsb_bind(VsbState *v, uint64_t ncr3)
     }
 }
 
+/* A write of reg is one of the transmit register: offset 0 with DLAB clear. */
+static bool vsb_reg_is_thr(const VsbDevice *d, int reg)
+{
+    return reg == 0 && !(d->uart->lcr & 0x80);          /* THR, not DLL */
+}
+
 /*
  * USShadow: a VM that resumes on this L0 after a migration may touch COM1
  * before it re-registers its tag (nvsec-vmtag --keep, every 100 ms), so its
@@ -247,7 +253,7 @@ static VsbDevice *vsb_bind(VsbState *v, uint64_t ncr3)
  */
 static void vsb_wlog_note(VsbState *v, VsbDevice *d, int reg, uint8_t val)
 {
-    bool data = reg == 0 && !(d->uart->lcr & 0x80);     /* THR, not DLL */
+    bool data = vsb_reg_is_thr(d, reg);
 
     if (d->tag[0] || data || !v->uss || !usshadow_waiting(v)) {
         return;
@@ -428,7 +434,7 @@ static void vsb_uart_access(CPUX86State *env, uint32_t port, unsigned size,
 
         if (d && regs[i] >= 0) {
             if (write) {
-                thr_written |= regs[i] == 0 && !(d->uart->lcr & 0x80);  /* THR, not DLL */
+                thr_written |= vsb_reg_is_thr(d, regs[i]);
                 vsb_wlog_note(v, d, regs[i], (*val >> (8 * i)) & 0xff);
                 serial_io_ops.write(d->uart, regs[i], (*val >> (8 * i)) & 0xff, 1);
             } else {
@@ -816,8 +822,9 @@ static void vsb_class_init(ObjectClass *oc, void *data)
         "irq=net: UDP port on 127.0.0.1 forwarded into L1 (default 24600)");
     vsb_add_u32(oc, "irq-defer-us", offsetof(VsbState, irq_defer_us));
     object_class_property_set_description(oc, "irq-defer-us",
-        "a rise of the line inside a guest access waits this long for the guest "
-        "to lower it itself before L1 is told; 0: at once (default 200)");
+        "a rise of the line after a guest write of the transmit register waits at "
+        "most this long (or until the next exit to L1) for the guest to lower it "
+        "itself before L1 is told; 0: at once (default 200)");
     object_class_property_add_str(oc, "irq-chardev", vsb_get_irq_chardev,
                                   vsb_set_irq_chardev);
     object_class_property_set_description(oc, "irq-chardev",
