@@ -176,6 +176,16 @@ void vsbypass_irq_send(VsbDevice *d, int level)
     }
 }
 
+/* d leaves the waiters that L1's next turn to run sends (vsbypass_vmexit). */
+static void vsb_irq_delist(VsbDevice *d)
+{
+    if (d->irq_listed) {
+        g_ptr_array_remove_fast(d->vsb->irq_waiters, d);
+        qatomic_dec(&d->vsb->irq_nwaiters);
+        d->irq_listed = false;
+    }
+}
+
 static void vsb_irq_act(VsbDevice *d, enum vsbypass_edge_action a)
 {
     switch (a) {
@@ -201,6 +211,13 @@ static void vsb_irq_act(VsbDevice *d, enum vsbypass_edge_action a)
         }
         break;
     case VSB_EDGE_STOP_WAIT:
+        /*
+         * Listed, a dropped wait would still make the next #VMEXIT take
+         * QEMU's big lock for nothing (an echo drops one). Its timer stays:
+         * disarming it would make the next wait's timer_mod wake the main loop.
+         */
+        vsb_irq_delist(d);
+        break;
     case VSB_EDGE_NONE:
         break;
     }
@@ -261,11 +278,7 @@ void vsbypass_irq_device_fini(VsbDevice *d)
     if (!d->irq_defer) {
         return;
     }
-    if (d->irq_listed) {
-        g_ptr_array_remove_fast(d->vsb->irq_waiters, d);
-        qatomic_dec(&d->vsb->irq_nwaiters);
-        d->irq_listed = false;
-    }
+    vsb_irq_delist(d);
     if (d->edge.deferred) {
         nvsec_log("vsbypass", "%s: %" PRIu64 " rises of the line deferred, %" PRIu64
                   " of them dropped after the guest lowered the line",
