@@ -6,10 +6,10 @@
  * a tag is set once per VM instance.
  *
  * --keep: after registering, a background process registers the name again
- * every VMTAG_KEEP_MS. On the same L0 that is a no-op; after a live
- * migration (USShadow) it is how the VM claims, on the destination L0, the
- * console state restored there under its name: the VM does not know it
- * moved, so it simply keeps saying who it is.
+ * every VMTAG_KEEP_MS, or up to VMTAG_KEEP_SLACK_MS later. On the same L0
+ * that is a no-op; after a live migration (USShadow) it is how the VM
+ * claims, on the destination L0, the console state restored there under its
+ * name: the VM does not know it moved, so it simply keeps saying who it is.
  *
  * Output: one line, "nvsec-vmtag: NAME registered" or the error. Exit status
  * 0 on success, 1 if L0 refused, 2 on bad usage.
@@ -22,6 +22,7 @@
  * directly on L0): reported as an error, no harm.
  */
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@
 #define VMTAG_EEXIST_RETRY_S 15
 /* Re-registration period of --keep: the longest a migrated VM runs unclaimed. */
 #define VMTAG_KEEP_MS 100
+/*
+ * How much later than VMTAG_KEEP_MS the kernel may wake the keeper (its
+ * timer slack): a VM that runs anyway re-registers on a wake-up it already
+ * pays for. Under nested virtualization the wake-up from idle is the dear
+ * part of the keeper.
+ */
+#define VMTAG_KEEP_SLACK_MS 100
 
 static int64_t ultracall(unsigned op, const uint64_t args[3])
 {
@@ -98,6 +106,9 @@ static void keep_registering(const uint64_t args[3])
         return;                         /* parent (or fork failed: no keeper) */
     }
     setsid();
+    if (prctl(PR_SET_TIMERSLACK, VMTAG_KEEP_SLACK_MS * 1000000UL, 0, 0, 0) != 0) {
+        perror("nvsec-vmtag: timer slack (the keeper wakes on time)");
+    }
     for (;;) {
         ultracall(ULTRACALL_OP_VMTAG_SET, args);
         nanosleep(&period, NULL);
