@@ -245,7 +245,7 @@ static bool vsb_reg_is_thr(const VsbDevice *d, int reg)
 
 /*
  * USShadow: a VM that resumes on this L0 after a migration may touch COM1
- * before it re-registers its tag (nvsec-vmtag --keep, every 100 ms), so its
+ * before it re-registers its tag (nvsec-vmtag --keep, every 100-200 ms), so its
  * first accesses land on a provisional device. Its register writes there
  * (IER, LCR, ...; data bytes go to the ring, which is moved over) are noted
  * and replayed on the restored device when the VM claims it, so the UART is
