@@ -13,8 +13,8 @@
  *                      [--no-shadow] [--dump FILE]
  *       on the source L1: first SHADOW_QUERY (no shadow device bound to TAG
  *       on this L0: an error before anything moves), then QMP "migrate" to
- *       tcp:HOST:MIGPORT; once QEMU reports
- *       it completed (the VM is stopped here), SHADOW_SAVE of TAG's state,
+ *       tcp:HOST:MIGPORT; once QEMU's MIGRATION event says it
+ *       completed (the VM is stopped here), SHADOW_SAVE of TAG's state,
  *       send it to the destination manager, wait for its answer, then
  *       SHADOW_RELEASE here. --no-shadow carries no state (the vsbypass
  *       configuration: the console stays behind). --dump writes the buffer
@@ -23,8 +23,10 @@
  *
  * Output (source): one line
  *   "migmgr: ok total_ms=T qemu_downtime_ms=D save_us=S restore_us=R shadow_ms=X bytes=N"
- * where shadow_ms is the time from QEMU's completion to the destination's
- * answer (the VM is stopped throughout); or "migmgr: error ..." and status 1.
+ * (then QEMU's setup time, RAM sent, dirty-log syncs and the stop-and-copy
+ * bytes: qemu_setup_ms ram_kib dirty_syncs stop_copy_kib), where shadow_ms is
+ * the time from QEMU's completion to the destination's answer (the VM is
+ * stopped throughout); or "migmgr: error ..." and status 1.
  *
  * Peer protocol (TCP): source -> dest: "USS1", tag field (24 bytes), u32 LE
  * blob length (0: no state), blob; dest -> source: i32 LE restore result,
@@ -39,14 +41,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../common/nvsec_le.h"
+#include "fdio.h"
+#include "qmp.h"
 #include "uc_l1.h"
 
-#define QMP_REPLY_MAX 65536
+/* query-migrate's retry while QEMU stores its times after the event. */
 #define POLL_NS (2 * 1000 * 1000)
 #define SAVE_BUF_FIRST (128 * 1024)
 
@@ -62,107 +65,6 @@ static void die(const char *what)
 {
     printf("migmgr: error %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
     exit(1);
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    while (n) {
-        ssize_t w = write(fd, b, n);
-
-        if (w <= 0) {
-            if (w < 0 && errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int read_all(int fd, void *p, size_t n)
-{
-    uint8_t *b = p;
-
-    while (n) {
-        ssize_t r = read(fd, b, n);
-
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        b += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* --- QMP ------------------------------------------------------------------- */
-
-/* One JSON line from QEMU that is not an asynchronous event. */
-static int qmp_read_reply(int fd, char *buf, size_t cap)
-{
-    for (;;) {
-        size_t n = 0;
-
-        while (n + 1 < cap) {
-            if (read(fd, buf + n, 1) != 1) {
-                return -1;
-            }
-            if (buf[n++] == '\n') {
-                break;
-            }
-        }
-        buf[n] = '\0';
-        if (!strstr(buf, "\"event\"")) {
-            return 0;
-        }
-    }
-}
-
-static int qmp_cmd(int fd, const char *json, char *reply)
-{
-    if (write_all(fd, json, strlen(json)) < 0 || qmp_read_reply(fd, reply, QMP_REPLY_MAX) < 0) {
-        return -1;
-    }
-    return strstr(reply, "\"error\"") ? -1 : 0;
-}
-
-static int qmp_open(const char *path)
-{
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    static char reply[QMP_REPLY_MAX];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0), tries;
-
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-    /* QEMU may still be starting (the manager starts with it): wait up to 60 s. */
-    for (tries = 0; fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0; tries++) {
-        if (tries == 600) {
-            die("cannot connect to QMP");
-        }
-        nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
-    }
-    if (fd < 0 || qmp_read_reply(fd, reply, sizeof(reply)) < 0 ||   /* greeting */
-        qmp_cmd(fd, "{\"execute\":\"qmp_capabilities\"}\n", reply) < 0) {
-        die("cannot open QMP");
-    }
-    return fd;
-}
-
-/* The number after "key": in a QMP reply, or -1. */
-static double json_number(const char *reply, const char *key)
-{
-    char pat[64];
-    const char *p;
-
-    snprintf(pat, sizeof(pat), "\"%s\":", key);
-    p = strstr(reply, pat);
-    return p ? strtod(p + strlen(pat), NULL) : -1;
 }
 
 /* --- peer link ------------------------------------------------------------- */
@@ -217,18 +119,38 @@ static int64_t shadow_bound(const char *field)
     return n < 0 ? n : found;
 }
 
+/* How long a migration may take before the manager gives up (the stack's own limit is 300 s). */
+#define MIGRATION_TIMEOUT_MS (240 * 1000)
+#define EVENTS_ON "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":" \
+                  "[{\"capability\":\"events\",\"state\":true}]}}\n"
+
+/* QEMU's MIGRATION events are how the manager learns that a migration ended. */
+static void open_qmp_with_events(struct qmp_conn *q, const char *path)
+{
+    static char reply[QMP_LINE_MAX];
+
+    if (qmp_connect(q, path) < 0) {
+        die("cannot open QMP");
+    }
+    if (qmp_command(q, EVENTS_ON, reply, sizeof(reply)) < 0) {
+        die("cannot turn on QEMU's migration events");
+    }
+}
+
 /* --- destination ----------------------------------------------------------- */
 
-static void wait_incoming_done(int qmp, char *reply)
+/*
+ * The incoming migration has ended: QEMU sends "completed" after it left
+ * "inmigrate" (paused, -S); on a failed load it exits, which ends QMP.
+ */
+static void wait_incoming_done(struct qmp_conn *q)
 {
-    for (;;) {
-        if (qmp_cmd(qmp, "{\"execute\":\"query-status\"}\n", reply) < 0) {
-            die("query-status failed");
-        }
-        if (!strstr(reply, "\"inmigrate\"")) {
-            return;
-        }
-        nanosleep(&(struct timespec){ 0, POLL_NS }, NULL);
+    if (qmp_wait_migration(q, MIGRATION_TIMEOUT_MS) < 0) {
+        die("no end of the incoming migration");
+    }
+    if (strcmp(q->migration, "completed")) {
+        errno = 0;
+        die("the incoming migration did not complete");
     }
 }
 
@@ -243,15 +165,17 @@ static void dest_check_l0(void)
 
 static int cmd_dest(const char *qmp_path, int port)
 {
-    static char reply[QMP_REPLY_MAX];
+    static char reply[QMP_LINE_MAX];
+    static struct qmp_conn qmp;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[8];
-    int one = 1, lfd, fd, qmp = qmp_open(qmp_path);
+    int one = 1, lfd, fd;
     int64_t rc = 0;
     uint32_t len;
     uint8_t *buf;
     double t0;
 
+    open_qmp_with_events(&qmp, qmp_path);
     lfd = socket(AF_INET, SOCK_STREAM, 0);
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0) {
@@ -261,7 +185,7 @@ static int cmd_dest(const char *qmp_path, int port)
     dest_check_l0();
     fflush(stdout);
     fd = accept(lfd, NULL, NULL);
-    if (fd < 0 || read_all(fd, hdr, sizeof(hdr)) < 0 || memcmp(hdr, "USS1", 4)) {
+    if (fd < 0 || fd_read_all(fd, hdr, sizeof(hdr)) < 0 || memcmp(hdr, "USS1", 4)) {
         die("bad peer header");
     }
     len = (uint32_t)nvsec_get_le(hdr + 4 + ULTRACALL_VMTAG_SIZE, 4);
@@ -270,23 +194,23 @@ static int cmd_dest(const char *qmp_path, int port)
         die("peer blob too large");
     }
     buf = uc_l1_buf_alloc(ULTRACALL_VMTAG_SIZE + len);
-    if (!buf || read_all(fd, buf + ULTRACALL_VMTAG_SIZE, len) < 0) {
+    if (!buf || fd_read_all(fd, buf + ULTRACALL_VMTAG_SIZE, len) < 0) {
         die("cannot receive the state");
     }
     memcpy(buf, hdr + 4, ULTRACALL_VMTAG_SIZE);
-    wait_incoming_done(qmp, reply);
+    wait_incoming_done(&qmp);
     t0 = now_s();
     if (len > 0) {
         rc = uc_l1_call(ULTRACALL_OP_SHADOW_RESTORE, (uintptr_t)buf, ULTRACALL_VMTAG_SIZE + len);
     }
     uint32_t restore_us = (uint32_t)((now_s() - t0) * 1e6);
     /* Run the VM whatever the restore said: its memory has moved already. */
-    if (qmp_cmd(qmp, "{\"execute\":\"cont\"}\n", reply) < 0) {
+    if (qmp_command(&qmp, "{\"execute\":\"cont\"}\n", reply, sizeof(reply)) < 0) {
         printf("migmgr: error cont: %s", reply);
     }
     nvsec_put_le(ans, (uint64_t)(uint32_t)(int32_t)rc, 4);
     nvsec_put_le(ans + 4, restore_us, 4);
-    write_all(fd, ans, sizeof(ans));
+    fd_write_all(fd, ans, sizeof(ans));
     printf("migmgr: dest restore %s (%lld) restore_us=%u bytes=%u\n", uc_l1_errname(rc),
            (long long)rc, restore_us, len);
     return rc < 0;
@@ -303,14 +227,34 @@ static void dump_buffer(const char *path, const uint8_t *buf, size_t n)
     }
 }
 
+/*
+ * QEMU's own account of the migration that ended. QEMU 7.2 sends
+ * "completed" before it stores the times (migration_completion, then
+ * migration_calculate_complete): until then query-migrate says total-time 0.
+ */
+static void query_ended_migration(struct qmp_conn *q, char *reply, size_t cap)
+{
+    for (int i = 0; i < 500; i++) {
+        if (qmp_command(q, "{\"execute\":\"query-migrate\"}\n", reply, cap) < 0) {
+            die("query-migrate failed");
+        }
+        if (strcmp(q->migration, "completed") || qmp_json_number(reply, "total-time") > 0) {
+            return;
+        }
+        nanosleep(&(struct timespec){ 0, POLL_NS }, NULL);
+    }
+}
+
 static int cmd_source(const char *qmp_path, const char *tag, const char *to,
                       const char *peer, int shadow, const char *dump)
 {
-    static char reply[QMP_REPLY_MAX];
+    static char reply[QMP_LINE_MAX];
+    static struct qmp_conn qmp;
     char cmd[512], field[ULTRACALL_VMTAG_SIZE] = { 0 };
     uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[8];
-    int qmp = qmp_open(qmp_path), pfd;
-    double t_start, t_done, t_save0, t_save1, t_back, total_ms, downtime_ms;
+    int pfd;
+    double t_start, t_done, t_save0, t_save1, t_back, total_ms, downtime_ms, setup_ms, ram_b,
+        syncs, stop_b;
     uint8_t *buf = uc_l1_buf_alloc(ULTRACALL_BUF_MAX);
     int64_t n = 0, rc, bound;
 
@@ -324,32 +268,32 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
                tag, bound < 0 ? uc_l1_errname(bound) : "not listed");
         return 1;
     }
+    open_qmp_with_events(&qmp, qmp_path);
     pfd = tcp_connect(peer);
     snprintf(cmd, sizeof(cmd),
              "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:%s\"}}\n", to);
     t_start = now_s();
-    if (qmp_cmd(qmp, cmd, reply) < 0) {
+    if (qmp_command(&qmp, cmd, reply, sizeof(reply)) < 0) {
         printf("migmgr: error migrate: %s", reply);
         return 1;
     }
-    for (;;) {
-        if (qmp_cmd(qmp, "{\"execute\":\"query-migrate\"}\n", reply) < 0) {
-            die("query-migrate failed");
-        }
-        if (strstr(reply, "\"completed\"")) {
-            break;
-        }
-        if (strstr(reply, "\"failed\"") || strstr(reply, "\"cancelled\"")) {
-            printf("migmgr: error migration: %s", reply);
-            return 1;
-        }
-        nanosleep(&(struct timespec){ 0, POLL_NS }, NULL);
+    if (qmp_wait_migration(&qmp, MIGRATION_TIMEOUT_MS) < 0) {
+        die("no end of the migration");
     }
     t_done = now_s();
-    total_ms = json_number(reply, "total-time");
-    downtime_ms = json_number(reply, "downtime");
+    query_ended_migration(&qmp, reply, sizeof(reply));
+    if (strcmp(qmp.migration, "completed")) {
+        printf("migmgr: error migration %s: %s", qmp.migration, reply);
+        return 1;
+    }
+    total_ms = qmp_json_number(reply, "total-time");
+    downtime_ms = qmp_json_number(reply, "downtime");
+    setup_ms = qmp_json_number(reply, "setup-time");
+    ram_b = qmp_json_number(reply, "transferred");
+    syncs = qmp_json_number(reply, "dirty-sync-count");
+    stop_b = qmp_json_number(reply, "downtime-bytes");
     if (total_ms <= 0 || downtime_ms < 0) {
-        /* Seen once: a "completed" reply without usable times. Kept for the record. */
+        /* QEMU stored no times within a second of its event. Kept for the record. */
         printf("migmgr: warning no times in QEMU's reply: %s", reply);
     }
     /* The VM is stopped here now: its console state is final. */
@@ -378,8 +322,8 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
     memcpy(hdr, "USS1", 4);
     memcpy(hdr + 4, field, ULTRACALL_VMTAG_SIZE);
     nvsec_put_le(hdr + 4 + ULTRACALL_VMTAG_SIZE, (uint64_t)n, 4);
-    if (write_all(pfd, hdr, sizeof(hdr)) < 0 || write_all(pfd, buf, (size_t)n) < 0 ||
-        read_all(pfd, ans, sizeof(ans)) < 0) {
+    if (fd_write_all(pfd, hdr, sizeof(hdr)) < 0 || fd_write_all(pfd, buf, (size_t)n) < 0 ||
+        fd_read_all(pfd, ans, sizeof(ans)) < 0) {
         die("peer link");
     }
     t_back = now_s();
@@ -393,10 +337,12 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
         }
     }
     printf("migmgr: %s total_ms=%.1f qemu_total_ms=%.0f qemu_downtime_ms=%.0f save_us=%.0f "
-           "restore_us=%u shadow_ms=%.2f bytes=%lld restore=%s\n",
+           "restore_us=%u shadow_ms=%.2f bytes=%lld restore=%s qemu_setup_ms=%.0f ram_kib=%.0f "
+           "dirty_syncs=%.0f stop_copy_kib=%.0f\n",
            rc == 0 ? "ok" : "error", (t_back - t_start) * 1e3, total_ms, downtime_ms,
            (t_save1 - t_save0) * 1e6, (unsigned)nvsec_get_le(ans + 4, 4),
-           (t_back - t_done) * 1e3, (long long)n, uc_l1_errname(rc));
+           (t_back - t_done) * 1e3, (long long)n, uc_l1_errname(rc), setup_ms, ram_b / 1024, syncs,
+           stop_b / 1024);
     return rc != 0;
 }
 
