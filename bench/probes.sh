@@ -30,8 +30,7 @@ probe_latency() {
 probe_throughput() {
     local label=$1 path=$2 bytes=$3 runs=$4 first=$5 timeout_s=$6 irq_csv=$7 sha
     shift 7
-    sha=$(grep " $path\$" "$NVSEC_BUILD/images/files.sha256" | cut -d' ' -f1)
-    [ -n "$sha" ] || { echo "no SHA-256 for $path in $NVSEC_BUILD/images/files.sha256" >&2; return 1; }
+    sha=$(image_file_sha256 "$path") || return 1
     "$PROBES/throughput-probe" --config "$label" --file "$path" --bytes "$bytes" \
         --sha256 "$sha" --runs "$runs" --first-run "$first" --timeout-s "$timeout_s" \
         --password-file "$PROBE_PASSWORD_FILE" --irq-csv "$irq_csv" -- "$@"

@@ -84,3 +84,12 @@ steal_pct() { # "TOTAL STEAL" before, "TOTAL STEAL" after -> percent stolen betw
         split(a, x, " "); split(b, y, " "); d = y[1] - x[1]
         printf "%.1f\n", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }'
 }
+
+# image_file_sha256 PATH: the SHA-256 that scripts/build-images recorded for
+# L2's file PATH (as L2 sees it), or an error line naming what is missing.
+image_file_sha256() {
+    local sha
+    sha=$(awk -v p="$1" '$2 == p { print $1; exit }' "$NVSEC_BUILD/images/files.sha256" 2>/dev/null)
+    [ -n "$sha" ] || { echo "no SHA-256 for $1 in $NVSEC_BUILD/images/files.sha256" >&2; return 1; }
+    echo "$sha"
+}

@@ -20,7 +20,7 @@ check "L0 armed VMCrypt for the user VM once its kernel ran" grep -q 'nvsec/vmcr
 
 # --- the VM under protection: boot, login, file I/O --------------------------
 check "L1's QEMU keeps a monitor for vm0, and vm0 runs" vmc_monitor_up 0
-want=$(grep ' /data/f64k.txt$' "$NVSEC_BUILD/images/files.sha256" | cut -d' ' -f1)
+want=$(image_file_sha256 /data/f64k.txt)
 got=$(vmc_vm 0 'sha256sum /data/f64k.txt' | cut -d' ' -f1)
 check_eq "login, and a file read intact (sha256 of /data/f64k.txt)" "$want" "$got"
 # shellcheck disable=SC2016 # expanded in the VM

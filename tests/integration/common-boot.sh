@@ -18,7 +18,7 @@ boot_test() {
     got=$(vm_run vm0 hostname)
     check_eq "$config: login and hostname on the console" vm0 "$got"
 
-    want=$(grep ' /data/f64k.txt$' "$NVSEC_BUILD/images/files.sha256" | cut -d' ' -f1)
+    want=$(image_file_sha256 /data/f64k.txt)
     got=$(vm_run vm0 sha256sum /data/f64k.txt | cut -d' ' -f1)
     check_eq "$config: command output (sha256 of the 64 KiB file)" "$want" "$got"
 

@@ -66,7 +66,7 @@ cat_arrives_exact() {
     local config=$1 vm=$2 client sha
     make -s -C "$NVSEC_ROOT/bench" >/dev/null || return 1
     client=$(sed -n "s/^ready [^ ]* $vm console=//p" <<<"$STACK_OUT")
-    sha=$(awk '$2 == "/data/f64k.txt" { print $1 }' "$NVSEC_BUILD/images/files.sha256")
+    sha=$(image_file_sha256 /data/f64k.txt) || return 1
     # shellcheck disable=SC2086 # the client command is a word list
     "$NVSEC_BUILD/bench/throughput-probe" --config "$config" --file /data/f64k.txt --bytes 65536 \
         --sha256 "$sha" --runs 1 --timeout-s 300 --password-file "$NVSEC_ROOT/src/l2/root-password" -- $client
