@@ -26,11 +26,14 @@
  * (then QEMU's setup time, RAM sent, dirty-log syncs and the stop-and-copy
  * bytes: qemu_setup_ms ram_kib dirty_syncs stop_copy_kib), where shadow_ms is
  * the time from QEMU's completion to the destination's answer (the VM is
- * stopped throughout); or "migmgr: error ..." and status 1.
+ * stopped throughout), then dest_wait_ms and cont_ms, two parts of that span
+ * (the destination's wait for its QEMU after the blob came, and its "cont");
+ * or "migmgr: error ..." and status 1.
  *
  * Peer protocol (TCP): source -> dest: "USS1", tag field (24 bytes), u32 LE
  * blob length (0: no state), blob; dest -> source: i32 LE restore result,
- * u32 LE restore time in us.
+ * then u32 LE times in us: the restore, the wait from the blob's arrival
+ * until its QEMU completed the incoming migration, and the "cont".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +55,8 @@
 /* query-migrate's retry while QEMU stores its times after the event. */
 #define POLL_NS (2 * 1000 * 1000)
 #define SAVE_BUF_FIRST (128 * 1024)
+/* The destination's answer: result, then restore, wait and cont times in us. */
+#define ANSWER_SIZE 16
 
 static double now_s(void)
 {
@@ -168,12 +173,12 @@ static int cmd_dest(const char *qmp_path, int port)
     static char reply[QMP_LINE_MAX];
     static struct qmp_conn qmp;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[8];
+    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[ANSWER_SIZE];
     int one = 1, lfd, fd;
     int64_t rc = 0;
     uint32_t len;
     uint8_t *buf;
-    double t0;
+    double t_got, t0, t1;
 
     open_qmp_with_events(&qmp, qmp_path);
     lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -198,18 +203,22 @@ static int cmd_dest(const char *qmp_path, int port)
         die("cannot receive the state");
     }
     memcpy(buf, hdr + 4, ULTRACALL_VMTAG_SIZE);
+    t_got = now_s();
     wait_incoming_done(&qmp);
     t0 = now_s();
     if (len > 0) {
         rc = uc_l1_call(ULTRACALL_OP_SHADOW_RESTORE, (uintptr_t)buf, ULTRACALL_VMTAG_SIZE + len);
     }
-    uint32_t restore_us = (uint32_t)((now_s() - t0) * 1e6);
+    t1 = now_s();
+    uint32_t restore_us = (uint32_t)((t1 - t0) * 1e6);
     /* Run the VM whatever the restore said: its memory has moved already. */
     if (qmp_command(&qmp, "{\"execute\":\"cont\"}\n", reply, sizeof(reply)) < 0) {
         printf("migmgr: error cont: %s", reply);
     }
     nvsec_put_le(ans, (uint64_t)(uint32_t)(int32_t)rc, 4);
     nvsec_put_le(ans + 4, restore_us, 4);
+    nvsec_put_le(ans + 8, (uint32_t)((t0 - t_got) * 1e6), 4);
+    nvsec_put_le(ans + 12, (uint32_t)((now_s() - t1) * 1e6), 4);
     fd_write_all(fd, ans, sizeof(ans));
     printf("migmgr: dest restore %s (%lld) restore_us=%u bytes=%u\n", uc_l1_errname(rc),
            (long long)rc, restore_us, len);
@@ -251,7 +260,7 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
     static char reply[QMP_LINE_MAX];
     static struct qmp_conn qmp;
     char cmd[512], field[ULTRACALL_VMTAG_SIZE] = { 0 };
-    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[8];
+    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[ANSWER_SIZE];
     int pfd;
     double t_start, t_done, t_save0, t_save1, t_back, total_ms, downtime_ms, setup_ms, ram_b,
         syncs, stop_b;
@@ -338,11 +347,11 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
     }
     printf("migmgr: %s total_ms=%.1f qemu_total_ms=%.0f qemu_downtime_ms=%.0f save_us=%.0f "
            "restore_us=%u shadow_ms=%.2f bytes=%lld restore=%s qemu_setup_ms=%.0f ram_kib=%.0f "
-           "dirty_syncs=%.0f stop_copy_kib=%.0f\n",
+           "dirty_syncs=%.0f stop_copy_kib=%.0f dest_wait_ms=%.2f cont_ms=%.2f\n",
            rc == 0 ? "ok" : "error", (t_back - t_start) * 1e3, total_ms, downtime_ms,
            (t_save1 - t_save0) * 1e6, (unsigned)nvsec_get_le(ans + 4, 4),
            (t_back - t_done) * 1e3, (long long)n, uc_l1_errname(rc), setup_ms, ram_b / 1024, syncs,
-           stop_b / 1024);
+           stop_b / 1024, nvsec_get_le(ans + 8, 4) / 1e3, nvsec_get_le(ans + 12, 4) / 1e3);
     return rc != 0;
 }
 
