@@ -26,8 +26,9 @@
  * (then QEMU's setup time, RAM sent, dirty-log syncs and the stop-and-copy
  * bytes: qemu_setup_ms ram_kib dirty_syncs stop_copy_kib), where shadow_ms is
  * the time from QEMU's completion to the destination's answer (the VM is
- * stopped throughout), then dest_wait_ms and cont_ms, two parts of that span
- * (the destination's wait for its QEMU after the blob came, and its "cont");
+ * stopped throughout), then dest_wait_ms, cont_ms and query_ms, three parts of
+ * that span (the destination's wait for its QEMU after the blob came, its
+ * "cont", and the source's query-migrate until QEMU had stored its times);
  * or "migmgr: error ..." and status 1.
  *
  * Peer protocol (TCP): source -> dest: "USS1", tag field (24 bytes), u32 LE
@@ -347,11 +348,12 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
     }
     printf("migmgr: %s total_ms=%.1f qemu_total_ms=%.0f qemu_downtime_ms=%.0f save_us=%.0f "
            "restore_us=%u shadow_ms=%.2f bytes=%lld restore=%s qemu_setup_ms=%.0f ram_kib=%.0f "
-           "dirty_syncs=%.0f stop_copy_kib=%.0f dest_wait_ms=%.2f cont_ms=%.2f\n",
+           "dirty_syncs=%.0f stop_copy_kib=%.0f dest_wait_ms=%.2f cont_ms=%.2f query_ms=%.2f\n",
            rc == 0 ? "ok" : "error", (t_back - t_start) * 1e3, total_ms, downtime_ms,
            (t_save1 - t_save0) * 1e6, (unsigned)nvsec_get_le(ans + 4, 4),
            (t_back - t_done) * 1e3, (long long)n, uc_l1_errname(rc), setup_ms, ram_b / 1024, syncs,
-           stop_b / 1024, nvsec_get_le(ans + 8, 4) / 1e3, nvsec_get_le(ans + 12, 4) / 1e3);
+           stop_b / 1024, nvsec_get_le(ans + 8, 4) / 1e3, nvsec_get_le(ans + 12, 4) / 1e3,
+           (t_save0 - t_done) * 1e3);
     return rc != 0;
 }
 
