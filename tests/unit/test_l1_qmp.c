@@ -3,7 +3,8 @@
  * The migration manager's QMP client: lines out of its buffer, MIGRATION
  * events told from replies and from other events, and, over a socketpair
  * standing in for QEMU, commands whose replies come after events and a
- * wait that ends on "completed" or on its timeout.
+ * wait that ends on "completed" or on its timeout; the STOP and RESUME
+ * events the source manager acts on, and QEMU's event timestamps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -87,6 +88,38 @@ static void test_numbers_and_states(void)
                !qmp_migration_over("setup") && !qmp_migration_over(""), "wrong terminal states");
 }
 
+static void test_events_noted(void)
+{
+    char name[32];
+
+    unit_check("event_name_stop", qmp_event_name("{\"timestamp\": {\"seconds\": 5, "
+                                                 "\"microseconds\": 7}, \"event\": \"STOP\"}\n",
+                                                 name, sizeof(name)) == 1 && !strcmp(name, "STOP"),
+               "name '%s'", name);
+    unit_check("event_name_reply_is_none",
+               qmp_event_name("{\"return\": {\"status\": \"running\"}}\n", name, sizeof(name)) == 0,
+               "a reply named as an event");
+    unit_check("event_time", qmp_event_time("{\"timestamp\": {\"seconds\": 1700000000, "
+                                            "\"microseconds\": 250000}, \"event\": \"STOP\"}")
+                                 == 1700000000.25, "wrong time");
+    unit_check("event_time_missing", qmp_event_time("{\"event\": \"STOP\"}") == -1 &&
+               qmp_event_time("{\"timestamp\": {\"seconds\": 3}, \"event\": \"STOP\"}") == -1,
+               "a time without its parts");
+    memset(&q, 0, sizeof(q));
+    q.migration_ts = -1;
+    qmp_note_event(&q, "{\"timestamp\": {\"seconds\": 9, \"microseconds\": 500000}, "
+                       "\"event\": \"MIGRATION\", \"data\": {\"status\": \"completed\"}}\n");
+    qmp_note_event(&q, "{\"event\": \"STOP\"}\n");
+    qmp_note_event(&q, "{\"event\": \"RESUME\"}\n");
+    qmp_note_event(&q, "{\"event\": \"STOPPED_ELSEWHERE\"}\n");
+    qmp_note_event(&q, "{\"return\": {\"event\": 1}}\n");
+    unit_check("note_event_counts", q.stops == 1 && q.resumes == 1 &&
+               !strcmp(q.migration, "completed") && q.migration_ts == 9.5,
+               "stops %u resumes %u status '%s' ts %f", q.stops, q.resumes, q.migration,
+               q.migration_ts);
+    q.migration[0] = '\0';
+}
+
 static void say(int fd, const char *s)
 {
     if (write(fd, s, strlen(s)) != (ssize_t)strlen(s)) {
@@ -132,6 +165,21 @@ static void test_over_socket(void)
     rc = qmp_wait_migration(&q, 5000);
     unit_check("wait_ends_on_completed", rc == 0 && !strcmp(q.migration, "completed"),
                "rc %d status '%s'", rc, q.migration);
+    /* The source manager's first wait: a STOP ends it, an old one does not. */
+    q.migration[0] = '\0';
+    q.stops = 1;
+    q.resumes = 0;
+    say(sv[1], "{\"event\": \"RESUME\"}\n{\"event\": \"STOP\"}\n");
+    rc = qmp_wait_stop_or_end(&q, 1, 5000);
+    unit_check("wait_stop_ends_on_new_stop", rc == 0 && q.stops == 2 && q.resumes == 1,
+               "rc %d stops %u", rc, q.stops);
+    errno = 0;
+    unit_check("wait_stop_old_stop_waits", qmp_wait_stop_or_end(&q, 2, 50) == -1 &&
+               errno == ETIMEDOUT, "errno %d", errno);
+    say(sv[1], "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"failed\"}}\n");
+    rc = qmp_wait_stop_or_end(&q, 2, 5000);
+    unit_check("wait_stop_ends_on_failure", rc == 0 && !strcmp(q.migration, "failed") && q.stops == 2,
+               "rc %d status '%s'", rc, q.migration);
     close(sv[1]);
     q.migration[0] = '\0';
     errno = 0;
@@ -145,6 +193,7 @@ int main(void)
     test_take_line();
     test_migration_event();
     test_numbers_and_states();
+    test_events_noted();
     test_over_socket();
     return unit_exit();
 }

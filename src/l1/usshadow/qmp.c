@@ -4,6 +4,7 @@
 #include "qmp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,21 +46,34 @@ static const char *skip_spaces(const char *p)
     return p;
 }
 
-int qmp_migration_event(const char *line, char *status, size_t cap)
+/* The string after "key": in line, into out: 1, or 0 if absent, cut or longer than cap. */
+static int qmp_json_string(const char *line, const char *key, char *out, size_t cap)
 {
-    const char *p = strstr(line, "\"event\":"), *end;
+    char pat[64];
+    const char *p, *end;
 
-    if (!p || strncmp(skip_spaces(p + 8), "\"MIGRATION\"", 11)) {
-        return 0;
-    }
-    p = strstr(line, "\"status\":");
-    if (!p || *(p = skip_spaces(p + 9)) != '"' || !(end = strchr(p + 1, '"')) ||
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    p = strstr(line, pat);
+    if (!p || *(p = skip_spaces(p + strlen(pat))) != '"' || !(end = strchr(p + 1, '"')) ||
         (size_t)(end - p - 1) >= cap) {
         return 0;
     }
-    memcpy(status, p + 1, (size_t)(end - p - 1));
-    status[end - p - 1] = '\0';
+    memcpy(out, p + 1, (size_t)(end - p - 1));
+    out[end - p - 1] = '\0';
     return 1;
+}
+
+int qmp_event_name(const char *line, char *name, size_t cap)
+{
+    return qmp_json_string(line, "event", name, cap);
+}
+
+int qmp_migration_event(const char *line, char *status, size_t cap)
+{
+    char name[16];
+
+    return qmp_event_name(line, name, sizeof(name)) && !strcmp(name, "MIGRATION") &&
+           qmp_json_string(line, "status", status, cap);
 }
 
 double qmp_json_number(const char *line, const char *key)
@@ -70,6 +84,37 @@ double qmp_json_number(const char *line, const char *key)
     snprintf(pat, sizeof(pat), "\"%s\":", key);
     p = strstr(line, pat);
     return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+double qmp_event_time(const char *line)
+{
+    const char *t = strstr(line, "\"timestamp\":");
+    double s, us;
+
+    if (!t) {
+        return -1;
+    }
+    s = qmp_json_number(t, "seconds");
+    us = qmp_json_number(t, "microseconds");
+    return s < 0 || us < 0 ? -1 : s + us / 1e6;
+}
+
+void qmp_note_event(struct qmp_conn *q, const char *line)
+{
+    char name[32];
+
+    if (!qmp_event_name(line, name, sizeof(name))) {
+        return;
+    }
+    if (!strcmp(name, "MIGRATION")) {
+        if (qmp_migration_event(line, q->migration, sizeof(q->migration))) {
+            q->migration_ts = qmp_event_time(line);
+        }
+    } else if (!strcmp(name, "STOP")) {
+        q->stops++;
+    } else if (!strcmp(name, "RESUME")) {
+        q->resumes++;
+    }
 }
 
 int qmp_migration_over(const char *status)
@@ -121,15 +166,15 @@ static int qmp_next_line(struct qmp_conn *q, char *line, size_t cap, long long d
     }
 }
 
-/* The next line that is not an event; MIGRATION events are noted on the way. */
+/* The next line that is not an event; events are noted on the way. */
 static int qmp_next_reply(struct qmp_conn *q, char *reply, size_t cap, long long deadline)
 {
     for (;;) {
         if (qmp_next_line(q, reply, cap, deadline) < 0) {
             return -1;
         }
-        if (qmp_migration_event(reply, q->migration, sizeof(q->migration)) ||
-            strstr(reply, "\"event\"")) {
+        if (strstr(reply, "\"event\"")) {
+            qmp_note_event(q, reply);
             continue;
         }
         return 0;
@@ -149,18 +194,29 @@ int qmp_command(struct qmp_conn *q, const char *json, char *reply, size_t cap)
     return 0;
 }
 
-int qmp_wait_migration(struct qmp_conn *q, int timeout_ms)
+/* Read and note lines until the migration is over or more than stops_seen STOPs came. */
+static int qmp_wait(struct qmp_conn *q, unsigned stops_seen, int timeout_ms)
 {
     static char line[QMP_LINE_MAX];
     long long deadline = now_ms() + timeout_ms;
 
-    while (!qmp_migration_over(q->migration)) {
+    while (!qmp_migration_over(q->migration) && q->stops <= stops_seen) {
         if (qmp_next_line(q, line, sizeof(line), deadline) < 0) {
             return -1;
         }
-        (void)qmp_migration_event(line, q->migration, sizeof(q->migration));
+        qmp_note_event(q, line);
     }
     return 0;
+}
+
+int qmp_wait_migration(struct qmp_conn *q, int timeout_ms)
+{
+    return qmp_wait(q, UINT_MAX, timeout_ms);
+}
+
+int qmp_wait_stop_or_end(struct qmp_conn *q, unsigned stops_seen, int timeout_ms)
+{
+    return qmp_wait(q, stops_seen, timeout_ms);
 }
 
 int qmp_connect(struct qmp_conn *q, const char *path)
@@ -171,6 +227,8 @@ int qmp_connect(struct qmp_conn *q, const char *path)
 
     q->len = 0;
     q->migration[0] = '\0';
+    q->migration_ts = -1;
+    q->stops = q->resumes = 0;
     q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
     for (tries = 0; q->fd >= 0 && connect(q->fd, (struct sockaddr *)&a, sizeof(a)) < 0; tries++) {

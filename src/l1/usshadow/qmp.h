@@ -20,6 +20,8 @@ struct qmp_conn {
     size_t len;                         /* bytes in buf not yet taken */
     char buf[QMP_LINE_MAX];
     char migration[QMP_STATUS_MAX];     /* the last MIGRATION event's status, or "" */
+    double migration_ts;                /*   its timestamp (CLOCK_REALTIME s), or -1 */
+    unsigned stops, resumes;            /* STOP and RESUME events seen */
 };
 
 /*
@@ -35,6 +37,12 @@ int qmp_migration_event(const char *line, char *status, size_t cap);
 double qmp_json_number(const char *line, const char *key);
 /* completed, failed or cancelled: the migration will not move on. */
 int qmp_migration_over(const char *status);
+/* Whether line is an event: 1 with its name in name, else 0. */
+int qmp_event_name(const char *line, char *name, size_t cap);
+/* An event's timestamp (QEMU's g_get_real_time: CLOCK_REALTIME, s), or -1. */
+double qmp_event_time(const char *line);
+/* Note what q's user waits on from line: MIGRATION status, STOP, RESUME. */
+void qmp_note_event(struct qmp_conn *q, const char *line);
 
 /*
  * I/O. Each returns 0 or -1 (errno says why; ETIMEDOUT for a timeout,
@@ -43,9 +51,12 @@ int qmp_migration_over(const char *status);
  * with QEMU) and negotiates capabilities. qmp_command sends json and reads
  * its reply, noting events on the way. qmp_wait_migration reads until a
  * MIGRATION event says the migration is over, at most timeout_ms.
+ * qmp_wait_stop_or_end reads until a STOP event beyond the first stops_seen
+ * or, before one, the migration's end.
  */
 int qmp_connect(struct qmp_conn *q, const char *path);
 int qmp_command(struct qmp_conn *q, const char *json, char *reply, size_t cap);
 int qmp_wait_migration(struct qmp_conn *q, int timeout_ms);
+int qmp_wait_stop_or_end(struct qmp_conn *q, unsigned stops_seen, int timeout_ms);
 
 #endif
