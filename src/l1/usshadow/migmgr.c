@@ -6,21 +6,18 @@
  *
  *   nvsec-migmgr dest --qmp SOCK --listen PORT
  *       on the destination L1, whose QEMU waits with "-incoming ... -S":
- *       takes one connection from the source manager, and once its QEMU
- *       completed the incoming migration and the source committed the state
- *       it brought, restores it (SHADOW_RESTORE), lets the VM run (QMP
- *       "cont") and answers with the restore's result.
+ *       takes one connection from the source manager, restores the state it
+ *       brings (SHADOW_RESTORE), lets the VM run (QMP "cont") and answers
+ *       with the restore's result.
  *   nvsec-migmgr source --qmp SOCK --tag TAG --to HOST:MIGPORT --peer HOST:PORT
  *                      [--no-shadow] [--dump FILE]
  *       on the source L1: first SHADOW_QUERY (no shadow device bound to TAG
  *       on this L0: an error before anything moves), then QMP "migrate" to
- *       tcp:HOST:MIGPORT. Once QEMU stopped the VM for the switchover (its
- *       STOP event) the console state is final: SHADOW_SAVE of TAG's state
- *       and send it to the destination manager while QEMU sends the rest of
- *       the VM, so the state is there when the VM is. At QEMU's "completed"
- *       the source commits it (withdraws it if the migration failed or the
- *       VM ran here again since: a RESUME event), waits for the answer, then
- *       SHADOW_RELEASE here. --no-shadow carries no state (the vsbypass
+ *       tcp:HOST:MIGPORT; once QEMU's MIGRATION event says it
+ *       completed (the VM is stopped here), SHADOW_SAVE of TAG's state,
+ *       send it to the destination manager, wait for its answer, then
+ *       SHADOW_RELEASE here and exchange clock readings with that manager
+ *       to time the VM's downtime across the two hosts. --no-shadow carries no state (the vsbypass
  *       configuration: the console stays behind). --dump writes the buffer
  *       the save returned to FILE: what any L1 administrator can keep (the
  *       attack demo, attacks/migration-snoop, looks there).
@@ -29,26 +26,31 @@
  *   "migmgr: ok total_ms=T qemu_downtime_ms=D save_us=S restore_us=R shadow_ms=X bytes=N"
  * (then QEMU's setup time, RAM sent, dirty-log syncs and the stop-and-copy
  * bytes: qemu_setup_ms ram_kib dirty_syncs stop_copy_kib), where shadow_ms is
- * the time from QEMU's "completed" to the destination's answer reaching
- * this L1 (the VM is stopped throughout), then dest_wait_ms and cont_ms, two
- * parts of that span at the destination (from its QEMU's "completed" to the
- * restore: the wait for the source's state and commit; its "cont"), query_ms
- * (from "completed" until QEMU had stored its times, which its downtime
- * figure holds) and state_lead_ms (how long before "completed" the state was
- * sent); or "migmgr: error ..." and status 1.
+ * the time from QEMU's completion to the destination's answer (the VM is
+ * stopped throughout), then dest_wait_ms, cont_ms and query_ms, three parts of
+ * that span (the destination's wait for its QEMU after the blob came, its
+ * "cont", and the source's query-migrate until QEMU had stored its times);
+ * then vm_downtime_ms, the VM's downtime as the paper measures it, from the
+ * source QEMU's STOP event to the destination QEMU's RESUME, the two put on
+ * one clock by the managers' link (clock_rtt_ms: the round trip that set
+ * the offset, which is off by at most half of it), and cont_resume_ms, the
+ * destination's "cont" sent until its QEMU's RESUME;
+ * or "migmgr: error ..." and status 1.
  *
  * Peer protocol (TCP): source -> dest: "USM2", tag field (24 bytes), u32 LE
- * blob length (0: no state), blob, then u32 LE commit (COMMIT_RESTORE or
- * COMMIT_WITHDRAW); dest -> source: i32 LE result (0, the restore's negative
- * result, or ANSWER_WITHDRAWN), then u32 LE times in us: the restore, the
- * wait (ANSWER_NO_TIME: QEMU's event had no timestamp) and the "cont".
+ * blob length (0: no state), blob; dest -> source: i32 LE restore result,
+ * then u32 LE times in us: the restore, the wait from the blob's arrival
+ * until its QEMU completed the incoming migration, the "cont", and from
+ * "cont" sent to QEMU's RESUME; then u64 LE the RESUME event's timestamp
+ * (us since the epoch on the destination's clock; 0: none came). Then, until
+ * the source closes, clock exchanges: "PING" -> u64 LE received, u64 LE
+ * answered (us on the destination's clock).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,7 @@
 #include <unistd.h>
 
 #include "../../common/nvsec_le.h"
+#include "clocksync.h"
 #include "fdio.h"
 #include "qmp.h"
 #include "uc_l1.h"
@@ -64,14 +67,12 @@
 /* query-migrate's retry while QEMU stores its times after the event. */
 #define POLL_NS (2 * 1000 * 1000)
 #define SAVE_BUF_FIRST (128 * 1024)
-#define PEER_MAGIC "USM2"     /* "USS1" before the commit word */
-/* The source's last word: the state it sent is final, or not to be used. */
-#define COMMIT_RESTORE 0u
-#define COMMIT_WITHDRAW 1u
-/* The destination's answer: result, then restore, wait and cont times in us. */
-#define ANSWER_SIZE 16
-#define ANSWER_WITHDRAWN 1
+#define PEER_MAGIC "USM2"     /* "USS1" before the RESUME time and the clock exchanges */
+/* The destination's answer: result, restore, wait, cont, cont-to-RESUME (us), RESUME time. */
+#define ANSWER_SIZE 28
 #define ANSWER_NO_TIME UINT32_MAX
+/* Clock exchanges after the answer: the shortest round trip of these sets the offset. */
+#define CLOCK_EXCHANGES 16
 
 static double now_s(void)
 {
@@ -88,11 +89,6 @@ static double real_s(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static const char *answer_name(int64_t rc)
-{
-    return rc == ANSWER_WITHDRAWN ? "withdrawn" : uc_l1_errname(rc);
 }
 
 static void die(const char *what)
@@ -125,7 +121,6 @@ static int tcp_connect(const char *hostport)
     }
     freeaddrinfo(ai);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     return fd;
 }
 
@@ -198,26 +193,24 @@ static void dest_check_l0(void)
     printf("migmgr: dest L0 ultracalls: %s\n", uc_l1_errname(q < 0 ? q : 0));
 }
 
-/* One connection from the source manager: its header (tag, length) and blob, in buf. */
-static uint8_t *dest_receive_state(int lfd, int *fd, uint32_t *len)
+/* Answer the source's clock exchanges until it closes the link. */
+static void dest_serve_clock(int fd)
 {
-    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], *buf;
+    uint8_t ping[4], pong[16];
 
-    *fd = accept(lfd, NULL, NULL);
-    if (*fd < 0 || fd_read_all(*fd, hdr, sizeof(hdr)) < 0 || memcmp(hdr, PEER_MAGIC, 4)) {
-        die("bad peer header");
+    while (fd_read_all(fd, ping, sizeof(ping)) == 0) {
+        double t2 = real_s();
+
+        if (memcmp(ping, "PING", 4)) {
+            printf("migmgr: warning bad clock exchange from the source\n");
+            return;
+        }
+        nvsec_put_le(pong, (uint64_t)(t2 * 1e6), 8);
+        nvsec_put_le(pong + 8, (uint64_t)(real_s() * 1e6), 8);
+        if (fd_write_all(fd, pong, sizeof(pong)) < 0) {
+            return;
+        }
     }
-    *len = (uint32_t)nvsec_get_le(hdr + 4 + ULTRACALL_VMTAG_SIZE, 4);
-    if (*len > ULTRACALL_BUF_MAX - ULTRACALL_VMTAG_SIZE) {
-        errno = E2BIG;
-        die("peer blob too large");
-    }
-    buf = uc_l1_buf_alloc(ULTRACALL_VMTAG_SIZE + *len);
-    if (!buf || fd_read_all(*fd, buf + ULTRACALL_VMTAG_SIZE, *len) < 0) {
-        die("cannot receive the state");
-    }
-    memcpy(buf, hdr + 4, ULTRACALL_VMTAG_SIZE);
-    return buf;
 }
 
 static int cmd_dest(const char *qmp_path, int port)
@@ -225,12 +218,12 @@ static int cmd_dest(const char *qmp_path, int port)
     static char reply[QMP_LINE_MAX];
     static struct qmp_conn qmp;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    uint8_t word[4], ans[ANSWER_SIZE];
+    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[ANSWER_SIZE];
     int one = 1, lfd, fd;
     int64_t rc = 0;
-    uint32_t len, wait_us = ANSWER_NO_TIME;
+    uint32_t len;
     uint8_t *buf;
-    double t0, t0_rt, t1;
+    double t_got, t0, t1, t_cont_rt;
 
     open_qmp_with_events(&qmp, qmp_path);
     lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -241,35 +234,49 @@ static int cmd_dest(const char *qmp_path, int port)
     printf("migmgr: dest listening on %d\n", port);
     dest_check_l0();
     fflush(stdout);
-    buf = dest_receive_state(lfd, &fd, &len);
+    fd = accept(lfd, NULL, NULL);
+    /* The answer and the clock exchanges are small writes, each awaited. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (fd < 0 || fd_read_all(fd, hdr, sizeof(hdr)) < 0 || memcmp(hdr, PEER_MAGIC, 4)) {
+        die("bad peer header");
+    }
+    len = (uint32_t)nvsec_get_le(hdr + 4 + ULTRACALL_VMTAG_SIZE, 4);
+    if (len > ULTRACALL_BUF_MAX - ULTRACALL_VMTAG_SIZE) {
+        errno = E2BIG;
+        die("peer blob too large");
+    }
+    buf = uc_l1_buf_alloc(ULTRACALL_VMTAG_SIZE + len);
+    if (!buf || fd_read_all(fd, buf + ULTRACALL_VMTAG_SIZE, len) < 0) {
+        die("cannot receive the state");
+    }
+    memcpy(buf, hdr + 4, ULTRACALL_VMTAG_SIZE);
+    t_got = now_s();
     wait_incoming_done(&qmp);
-    if (fd_read_all(fd, word, sizeof(word)) < 0) {
-        die("no commit from the source");
-    }
     t0 = now_s();
-    t0_rt = real_s();
-    if (qmp.migration_ts > 0) {
-        wait_us = t0_rt > qmp.migration_ts ? (uint32_t)((t0_rt - qmp.migration_ts) * 1e6) : 0;
-    }
-    if (nvsec_get_le(word, 4) != COMMIT_RESTORE) {
-        rc = ANSWER_WITHDRAWN;
-    } else if (len > 0) {
+    if (len > 0) {
         rc = uc_l1_call(ULTRACALL_OP_SHADOW_RESTORE, (uintptr_t)buf, ULTRACALL_VMTAG_SIZE + len);
     }
     t1 = now_s();
     uint32_t restore_us = (uint32_t)((t1 - t0) * 1e6);
     /* Run the VM whatever the restore said: its memory has moved already. */
+    t_cont_rt = real_s();
     if (qmp_command(&qmp, "{\"execute\":\"cont\"}\n", reply, sizeof(reply)) < 0) {
         printf("migmgr: error cont: %s", reply);
     }
     nvsec_put_le(ans, (uint64_t)(uint32_t)(int32_t)rc, 4);
     nvsec_put_le(ans + 4, restore_us, 4);
-    nvsec_put_le(ans + 8, wait_us, 4);
+    nvsec_put_le(ans + 8, (uint32_t)((t0 - t_got) * 1e6), 4);
     nvsec_put_le(ans + 12, (uint32_t)((now_s() - t1) * 1e6), 4);
-    fd_write_all(fd, ans, sizeof(ans));
-    printf("migmgr: dest restore %s (%lld) restore_us=%u bytes=%u\n", answer_name(rc),
+    /* QEMU sends RESUME before its reply to "cont", so it has been read by now. */
+    nvsec_put_le(ans + 16, qmp.resume_ts < 0 ? ANSWER_NO_TIME :
+                 qmp.resume_ts > t_cont_rt ? (uint32_t)((qmp.resume_ts - t_cont_rt) * 1e6) : 0, 4);
+    nvsec_put_le(ans + 20, qmp.resume_ts < 0 ? 0 : (uint64_t)(qmp.resume_ts * 1e6), 8);
+    if (fd_write_all(fd, ans, sizeof(ans)) == 0) {
+        dest_serve_clock(fd);
+    }
+    printf("migmgr: dest restore %s (%lld) restore_us=%u bytes=%u\n", uc_l1_errname(rc),
            (long long)rc, restore_us, len);
-    return rc != 0;
+    return rc < 0;
 }
 
 /* --- source ---------------------------------------------------------------- */
@@ -301,217 +308,148 @@ static void query_ended_migration(struct qmp_conn *q, char *reply, size_t cap)
     }
 }
 
-struct source_run {
-    struct qmp_conn qmp;
-    const char *tag, *dump;
-    char field[ULTRACALL_VMTAG_SIZE];
-    int pfd, shadow, sent;
-    uint8_t *buf;
-    int64_t n;                  /* sealed bytes sent (0: none) */
-    unsigned resumes_at_save;   /* QEMU's RESUME events when the state was taken */
-    double save_us, t_sent;
-};
-
-/* TAG's sealed state into s->buf: its length, or 0 if L0 refused (said why). */
-static int64_t source_save(struct source_run *s)
+/* us as ms into out, or "NA" for ANSWER_NO_TIME. */
+static void ms_or_na(char *out, size_t cap, uint32_t us)
 {
-    int64_t n;
-
-    /*
-     * A quiet console's state is ~100 bytes, a full 64 KiB ring's ~66 KiB:
-     * a 128 KiB buffer first (L0 walks every page of it), all 1 MiB only
-     * if L0 says it does not fit.
-     */
-    memcpy(s->buf, s->field, ULTRACALL_VMTAG_SIZE);
-    n = uc_l1_call(ULTRACALL_OP_SHADOW_SAVE, (uintptr_t)s->buf, SAVE_BUF_FIRST);
-    if (n == -ULTRACALL_ENOSPC) {
-        memcpy(s->buf, s->field, ULTRACALL_VMTAG_SIZE);
-        n = uc_l1_call(ULTRACALL_OP_SHADOW_SAVE, (uintptr_t)s->buf, ULTRACALL_BUF_MAX);
-    }
-    if (n < 0) {
-        printf("migmgr: error save %s: %s\n", s->tag, uc_l1_errname(n));
-        return 0;               /* the destination runs the VM without state */
-    }
-    return n;
-}
-
-/* The VM is stopped here: take its console state and send it on its way. */
-static void source_send_state(struct source_run *s)
-{
-    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4];
-    double t0 = now_s();
-
-    s->resumes_at_save = s->qmp.resumes;
-    s->n = s->shadow ? source_save(s) : 0;
-    s->save_us = (now_s() - t0) * 1e6;
-    memcpy(hdr, PEER_MAGIC, 4);
-    memcpy(hdr + 4, s->field, ULTRACALL_VMTAG_SIZE);
-    nvsec_put_le(hdr + 4 + ULTRACALL_VMTAG_SIZE, (uint64_t)s->n, 4);
-    if (fd_write_all(s->pfd, hdr, sizeof(hdr)) < 0 ||
-        fd_write_all(s->pfd, s->buf, (size_t)s->n) < 0) {
-        die("peer link");
-    }
-    s->t_sent = now_s();
-    s->sent = 1;
-    if (s->dump) {
-        dump_buffer(s->dump, s->buf, (size_t)s->n);
+    if (us == ANSWER_NO_TIME) {
+        snprintf(out, cap, "NA");
+    } else {
+        snprintf(out, cap, "%.2f", us / 1e3);
     }
 }
 
 /*
- * The destination's answer, and when it reached this L1 (SO_TIMESTAMPNS,
- * CLOCK_REALTIME s; -1 if the kernel gave none): the source is asking QEMU
- * for its times meanwhile, so the read itself may come later.
+ * The VM's downtime as the paper takes it, from this QEMU's STOP to the
+ * destination QEMU's RESUME (its time in ans), put on this host's clock by
+ * CLOCK_EXCHANGES exchanges on the link (*sync). Into out as ms, or "NA" if
+ * an event came without its time or no exchange went through.
  */
-static int read_answer(int fd, uint8_t *ans, size_t size, double *arrived)
+static void vm_downtime_ms(const struct qmp_conn *q, int pfd, const uint8_t *ans, char *out,
+                           size_t cap, struct clocksync *sync)
 {
-    size_t got = 0;
+    double resume = (double)nvsec_get_le(ans + 20, 8) / 1e6;
 
-    *arrived = -1;
-    while (got < size) {
-        char ctl[CMSG_SPACE(sizeof(struct timespec))];
-        struct iovec iov = { .iov_base = ans + got, .iov_len = size - got };
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-                            .msg_controllen = sizeof(ctl) };
-        ssize_t r = recvmsg(fd, &m, 0);
+    clocksync_init(sync);
+    for (int i = 0; i < CLOCK_EXCHANGES; i++) {
+        uint8_t pong[16];
+        double t1 = real_s();
 
-        if (r < 0 && errno == EINTR) {
-            continue;
+        if (fd_write_all(pfd, "PING", 4) < 0 || fd_read_all(pfd, pong, sizeof(pong)) < 0) {
+            break;
         }
-        if (r <= 0) {
-            errno = r == 0 ? ECONNRESET : errno;
-            return -1;
-        }
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c && *arrived < 0; c = CMSG_NXTHDR(&m, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-                struct timespec ts;
-
-                memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                *arrived = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-            }
-        }
-        got += (size_t)r;
+        clocksync_add(sync, t1, (double)nvsec_get_le(pong, 8) / 1e6,
+                      (double)nvsec_get_le(pong + 8, 8) / 1e6, real_s());
     }
-    return 0;
-}
-
-/*
- * Start the migration; once QEMU stopped the VM for the switchover (its
- * STOP event), send the state while QEMU sends the rest of the VM. Returns
- * at the migration's end, whether the state was final: sent, and no RESUME
- * since (the VM did not run on here after it was taken).
- */
-static int source_migrate(struct source_run *s, const char *to)
-{
-    static char reply[QMP_LINE_MAX];
-    char cmd[512];
-    unsigned stops = s->qmp.stops;
-
-    snprintf(cmd, sizeof(cmd),
-             "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:%s\"}}\n", to);
-    if (qmp_command(&s->qmp, cmd, reply, sizeof(reply)) < 0) {
-        printf("migmgr: error migrate: %s", reply);
-        exit(1);
+    if (q->stop_ts < 0 || resume <= 0 || sync->n == 0) {
+        snprintf(out, cap, "NA");
+        return;
     }
-    if (qmp_wait_stop_or_end(&s->qmp, stops, MIGRATION_TIMEOUT_MS) < 0) {
-        die("no stop and no end of the migration");
-    }
-    if (!qmp_migration_over(s->qmp.migration)) {
-        source_send_state(s);
-    }
-    if (qmp_wait_migration(&s->qmp, MIGRATION_TIMEOUT_MS) < 0) {
-        die("no end of the migration");
-    }
-    if (!strcmp(s->qmp.migration, "completed") && !s->sent) {
-        source_send_state(s);   /* paused before the migration: no STOP came */
-    }
-    return !strcmp(s->qmp.migration, "completed") && s->sent &&
-           s->qmp.resumes == s->resumes_at_save;
+    snprintf(out, cap, "%.2f", (resume - sync->offset - q->stop_ts) * 1e3);
 }
 
 static int cmd_source(const char *qmp_path, const char *tag, const char *to,
                       const char *peer, int shadow, const char *dump)
 {
     static char reply[QMP_LINE_MAX];
-    static struct source_run s;
-    uint8_t ans[ANSWER_SIZE], word[4];
-    double t_start, t_done, t_done_rt, t_queried, t_back_rt, total_ms, downtime_ms;
-    int64_t rc, bound;
-    int final;
+    static struct qmp_conn qmp;
+    char cmd[512], field[ULTRACALL_VMTAG_SIZE] = { 0 }, vm_ms[24], cont_resume[24];
+    uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[ANSWER_SIZE];
+    struct clocksync sync;
+    int pfd;
+    double t_start, t_done, t_save0, t_save1, t_back, total_ms, downtime_ms, setup_ms, ram_b,
+        syncs, stop_b;
+    uint8_t *buf = uc_l1_buf_alloc(ULTRACALL_BUF_MAX);
+    int64_t n = 0, rc, bound;
 
-    s.tag = tag;
-    s.dump = dump;
-    s.shadow = shadow;
-    s.buf = uc_l1_buf_alloc(ULTRACALL_BUF_MAX);
-    if (strlen(tag) > ULTRACALL_VMTAG_MAX || !s.buf) {
+    if (strlen(tag) > ULTRACALL_VMTAG_MAX || !buf) {
         die("bad tag or no buffer");
     }
-    memcpy(s.field, tag, strlen(tag));
-    if (shadow && (bound = shadow_bound(s.field)) != 1) {
+    memcpy(field, tag, strlen(tag));
+    if (shadow && (bound = shadow_bound(field)) != 1) {
         /* Before anything moves: the VM would arrive without its console. */
         printf("migmgr: error no shadow device bound to %s on this host's L0 (query: %s)\n",
                tag, bound < 0 ? uc_l1_errname(bound) : "not listed");
         return 1;
     }
-    open_qmp_with_events(&s.qmp, qmp_path);
-    s.pfd = tcp_connect(peer);
+    open_qmp_with_events(&qmp, qmp_path);
+    pfd = tcp_connect(peer);
+    snprintf(cmd, sizeof(cmd),
+             "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:%s\"}}\n", to);
     t_start = now_s();
-    final = source_migrate(&s, to);
-    t_done = now_s();
-    t_done_rt = real_s();
-    nvsec_put_le(word, final ? COMMIT_RESTORE : COMMIT_WITHDRAW, 4);
-    if (s.sent && fd_write_all(s.pfd, word, sizeof(word)) < 0) {
-        die("peer link");
+    if (qmp_command(&qmp, cmd, reply, sizeof(reply)) < 0) {
+        printf("migmgr: error migrate: %s", reply);
+        return 1;
     }
-    query_ended_migration(&s.qmp, reply, sizeof(reply));
-    t_queried = now_s();
-    if (strcmp(s.qmp.migration, "completed")) {
-        /* The VM runs on here; L0 reopens its console when it sees it run. */
-        printf("migmgr: error migration %s: %s", s.qmp.migration, reply);
+    if (qmp_wait_migration(&qmp, MIGRATION_TIMEOUT_MS) < 0) {
+        die("no end of the migration");
+    }
+    t_done = now_s();
+    query_ended_migration(&qmp, reply, sizeof(reply));
+    if (strcmp(qmp.migration, "completed")) {
+        printf("migmgr: error migration %s: %s", qmp.migration, reply);
         return 1;
     }
     total_ms = qmp_json_number(reply, "total-time");
     downtime_ms = qmp_json_number(reply, "downtime");
+    setup_ms = qmp_json_number(reply, "setup-time");
+    ram_b = qmp_json_number(reply, "transferred");
+    syncs = qmp_json_number(reply, "dirty-sync-count");
+    stop_b = qmp_json_number(reply, "downtime-bytes");
     if (total_ms <= 0 || downtime_ms < 0) {
         /* QEMU stored no times within a second of its event. Kept for the record. */
         printf("migmgr: warning no times in QEMU's reply: %s", reply);
     }
-    if (read_answer(s.pfd, ans, sizeof(ans), &t_back_rt) < 0) {
+    /* The VM is stopped here now: its console state is final. */
+    t_save0 = now_s();
+    if (shadow) {
+        /*
+         * A quiet console's state is ~100 bytes, a full 64 KiB ring's ~66 KiB:
+         * a 128 KiB buffer first (L0 walks every page of it), all 1 MiB only
+         * if L0 says it does not fit.
+         */
+        memcpy(buf, field, ULTRACALL_VMTAG_SIZE);
+        n = uc_l1_call(ULTRACALL_OP_SHADOW_SAVE, (uintptr_t)buf, SAVE_BUF_FIRST);
+        if (n == -ULTRACALL_ENOSPC) {
+            memcpy(buf, field, ULTRACALL_VMTAG_SIZE);
+            n = uc_l1_call(ULTRACALL_OP_SHADOW_SAVE, (uintptr_t)buf, ULTRACALL_BUF_MAX);
+        }
+        if (n < 0) {
+            printf("migmgr: error save %s: %s\n", tag, uc_l1_errname(n));
+            n = 0;                      /* the destination runs the VM without state */
+        }
+    }
+    t_save1 = now_s();
+    if (dump) {
+        dump_buffer(dump, buf, (size_t)n);
+    }
+    memcpy(hdr, PEER_MAGIC, 4);
+    memcpy(hdr + 4, field, ULTRACALL_VMTAG_SIZE);
+    nvsec_put_le(hdr + 4 + ULTRACALL_VMTAG_SIZE, (uint64_t)n, 4);
+    if (fd_write_all(pfd, hdr, sizeof(hdr)) < 0 || fd_write_all(pfd, buf, (size_t)n) < 0 ||
+        fd_read_all(pfd, ans, sizeof(ans)) < 0) {
         die("peer link");
     }
-    if (t_back_rt < 0) {
-        printf("migmgr: warning no arrival time on the answer: timed at its read\n");
-        t_back_rt = real_s();
-    }
+    t_back = now_s();
     rc = (int32_t)nvsec_get_le(ans, 4);
     if (shadow && rc == 0) {
-        memcpy(s.buf, s.field, ULTRACALL_VMTAG_SIZE);
-        int64_t r = uc_l1_call(ULTRACALL_OP_SHADOW_RELEASE, (uintptr_t)s.buf, ULTRACALL_VMTAG_SIZE);
+        memcpy(buf, field, ULTRACALL_VMTAG_SIZE);
+        int64_t r = uc_l1_call(ULTRACALL_OP_SHADOW_RELEASE, (uintptr_t)buf, ULTRACALL_VMTAG_SIZE);
 
         if (r < 0) {
             printf("migmgr: warning release %s: %s\n", tag, uc_l1_errname(r));
         }
     }
-    if (!final) {
-        printf("migmgr: error the VM ran on here after its state was taken: "
-               "the destination did not restore it\n");
-    }
-    uint32_t wait_us = (uint32_t)nvsec_get_le(ans + 8, 4);
-    char wait_ms[24] = "NA";
-
-    if (wait_us != ANSWER_NO_TIME) {
-        snprintf(wait_ms, sizeof(wait_ms), "%.2f", wait_us / 1e3);
-    }
+    vm_downtime_ms(&qmp, pfd, ans, vm_ms, sizeof(vm_ms), &sync);
+    ms_or_na(cont_resume, sizeof(cont_resume), (uint32_t)nvsec_get_le(ans + 16, 4));
     printf("migmgr: %s total_ms=%.1f qemu_total_ms=%.0f qemu_downtime_ms=%.0f save_us=%.0f "
            "restore_us=%u shadow_ms=%.2f bytes=%lld restore=%s qemu_setup_ms=%.0f ram_kib=%.0f "
-           "dirty_syncs=%.0f stop_copy_kib=%.0f dest_wait_ms=%s cont_ms=%.2f query_ms=%.2f "
-           "state_lead_ms=%.2f\n",
-           rc == 0 ? "ok" : "error", (t_done - t_start + t_back_rt - t_done_rt) * 1e3, total_ms,
-           downtime_ms, s.save_us, (unsigned)nvsec_get_le(ans + 4, 4), (t_back_rt - t_done_rt) * 1e3,
-           (long long)s.n, answer_name(rc), qmp_json_number(reply, "setup-time"),
-           qmp_json_number(reply, "transferred") / 1024, qmp_json_number(reply, "dirty-sync-count"),
-           qmp_json_number(reply, "downtime-bytes") / 1024, wait_ms, nvsec_get_le(ans + 12, 4) / 1e3,
-           (t_queried - t_done) * 1e3, (t_done - s.t_sent) * 1e3);
+           "dirty_syncs=%.0f stop_copy_kib=%.0f dest_wait_ms=%.2f cont_ms=%.2f query_ms=%.2f "
+           "vm_downtime_ms=%s clock_rtt_ms=%.2f cont_resume_ms=%s\n",
+           rc == 0 ? "ok" : "error", (t_back - t_start) * 1e3, total_ms, downtime_ms,
+           (t_save1 - t_save0) * 1e6, (unsigned)nvsec_get_le(ans + 4, 4),
+           (t_back - t_done) * 1e3, (long long)n, uc_l1_errname(rc), setup_ms, ram_b / 1024, syncs,
+           stop_b / 1024, nvsec_get_le(ans + 8, 4) / 1e3, nvsec_get_le(ans + 12, 4) / 1e3,
+           (t_save0 - t_done) * 1e3, vm_ms, sync.rtt * 1e3, cont_resume);
     return rc != 0;
 }
 

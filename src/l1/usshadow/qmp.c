@@ -4,7 +4,6 @@
 #include "qmp.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,9 +110,9 @@ void qmp_note_event(struct qmp_conn *q, const char *line)
             q->migration_ts = qmp_event_time(line);
         }
     } else if (!strcmp(name, "STOP")) {
-        q->stops++;
+        q->stop_ts = qmp_event_time(line);
     } else if (!strcmp(name, "RESUME")) {
-        q->resumes++;
+        q->resume_ts = qmp_event_time(line);
     }
 }
 
@@ -194,29 +193,18 @@ int qmp_command(struct qmp_conn *q, const char *json, char *reply, size_t cap)
     return 0;
 }
 
-/* Read and note lines until the migration is over or more than stops_seen STOPs came. */
-static int qmp_wait(struct qmp_conn *q, unsigned stops_seen, int timeout_ms)
+int qmp_wait_migration(struct qmp_conn *q, int timeout_ms)
 {
     static char line[QMP_LINE_MAX];
     long long deadline = now_ms() + timeout_ms;
 
-    while (!qmp_migration_over(q->migration) && q->stops <= stops_seen) {
+    while (!qmp_migration_over(q->migration)) {
         if (qmp_next_line(q, line, sizeof(line), deadline) < 0) {
             return -1;
         }
         qmp_note_event(q, line);
     }
     return 0;
-}
-
-int qmp_wait_migration(struct qmp_conn *q, int timeout_ms)
-{
-    return qmp_wait(q, UINT_MAX, timeout_ms);
-}
-
-int qmp_wait_stop_or_end(struct qmp_conn *q, unsigned stops_seen, int timeout_ms)
-{
-    return qmp_wait(q, stops_seen, timeout_ms);
 }
 
 int qmp_connect(struct qmp_conn *q, const char *path)
@@ -228,7 +216,7 @@ int qmp_connect(struct qmp_conn *q, const char *path)
     q->len = 0;
     q->migration[0] = '\0';
     q->migration_ts = -1;
-    q->stops = q->resumes = 0;
+    q->stop_ts = q->resume_ts = -1;
     q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
     for (tries = 0; q->fd >= 0 && connect(q->fd, (struct sockaddr *)&a, sizeof(a)) < 0; tries++) {

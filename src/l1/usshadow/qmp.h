@@ -1,6 +1,6 @@
 /*
  * A QMP client for the migration manager: commands, their replies, and
- * the MIGRATION events of L1's QEMU.
+ * the MIGRATION, STOP and RESUME events of L1's QEMU, with their timestamps.
  *
  * The manager waits for QEMU's MIGRATION event instead of polling
  * query-migrate: in a one-vCPU L1 every poll is QEMU main-loop and system
@@ -21,7 +21,7 @@ struct qmp_conn {
     char buf[QMP_LINE_MAX];
     char migration[QMP_STATUS_MAX];     /* the last MIGRATION event's status, or "" */
     double migration_ts;                /*   its timestamp (CLOCK_REALTIME s), or -1 */
-    unsigned stops, resumes;            /* STOP and RESUME events seen */
+    double stop_ts, resume_ts;          /* the last STOP and RESUME events' timestamps, or -1 */
 };
 
 /*
@@ -41,7 +41,7 @@ int qmp_migration_over(const char *status);
 int qmp_event_name(const char *line, char *name, size_t cap);
 /* An event's timestamp (QEMU's g_get_real_time: CLOCK_REALTIME, s), or -1. */
 double qmp_event_time(const char *line);
-/* Note what q's user waits on from line: MIGRATION status, STOP, RESUME. */
+/* Note what q's user waits on from line: the MIGRATION status, STOP, RESUME. */
 void qmp_note_event(struct qmp_conn *q, const char *line);
 
 /*
@@ -51,12 +51,9 @@ void qmp_note_event(struct qmp_conn *q, const char *line);
  * with QEMU) and negotiates capabilities. qmp_command sends json and reads
  * its reply, noting events on the way. qmp_wait_migration reads until a
  * MIGRATION event says the migration is over, at most timeout_ms.
- * qmp_wait_stop_or_end reads until a STOP event beyond the first stops_seen
- * or, before one, the migration's end.
  */
 int qmp_connect(struct qmp_conn *q, const char *path);
 int qmp_command(struct qmp_conn *q, const char *json, char *reply, size_t cap);
 int qmp_wait_migration(struct qmp_conn *q, int timeout_ms);
-int qmp_wait_stop_or_end(struct qmp_conn *q, unsigned stops_seen, int timeout_ms);
 
 #endif
