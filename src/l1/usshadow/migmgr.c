@@ -17,10 +17,11 @@
  *       completed (the VM is stopped here), SHADOW_SAVE of TAG's state,
  *       send it to the destination manager, wait for its answer, then
  *       SHADOW_RELEASE here and exchange clock readings with that manager
- *       to time the VM's downtime across the two hosts. --no-shadow carries no state (the vsbypass
- *       configuration: the console stays behind). --dump writes the buffer
- *       the save returned to FILE: what any L1 administrator can keep (the
- *       attack demo, attacks/migration-snoop, looks there).
+ *       to time the VM's downtime across the two hosts. --no-shadow carries
+ *       no state (the vsbypass configuration: the console stays behind).
+ *       --dump writes the buffer the save returned to FILE: what any L1
+ *       administrator can keep (the attack demo, attacks/migration-snoop,
+ *       looks there).
  *
  * Output (source): one line
  *   "migmgr: ok total_ms=T qemu_downtime_ms=D save_us=S restore_us=R shadow_ms=X bytes=N"
@@ -352,7 +353,7 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
 {
     static char reply[QMP_LINE_MAX];
     static struct qmp_conn qmp;
-    char cmd[512], field[ULTRACALL_VMTAG_SIZE] = { 0 }, vm_ms[24], cont_resume[24];
+    char cmd[512], field[ULTRACALL_VMTAG_SIZE] = { 0 }, vm_ms[24], cont_resume[24], rtt[24];
     uint8_t hdr[4 + ULTRACALL_VMTAG_SIZE + 4], ans[ANSWER_SIZE];
     struct clocksync sync;
     int pfd;
@@ -441,15 +442,16 @@ static int cmd_source(const char *qmp_path, const char *tag, const char *to,
     }
     vm_downtime_ms(&qmp, pfd, ans, vm_ms, sizeof(vm_ms), &sync);
     ms_or_na(cont_resume, sizeof(cont_resume), (uint32_t)nvsec_get_le(ans + 16, 4));
+    ms_or_na(rtt, sizeof(rtt), sync.n ? (uint32_t)(sync.rtt * 1e6) : ANSWER_NO_TIME);
     printf("migmgr: %s total_ms=%.1f qemu_total_ms=%.0f qemu_downtime_ms=%.0f save_us=%.0f "
            "restore_us=%u shadow_ms=%.2f bytes=%lld restore=%s qemu_setup_ms=%.0f ram_kib=%.0f "
            "dirty_syncs=%.0f stop_copy_kib=%.0f dest_wait_ms=%.2f cont_ms=%.2f query_ms=%.2f "
-           "vm_downtime_ms=%s clock_rtt_ms=%.2f cont_resume_ms=%s\n",
+           "vm_downtime_ms=%s clock_rtt_ms=%s cont_resume_ms=%s\n",
            rc == 0 ? "ok" : "error", (t_back - t_start) * 1e3, total_ms, downtime_ms,
            (t_save1 - t_save0) * 1e6, (unsigned)nvsec_get_le(ans + 4, 4),
            (t_back - t_done) * 1e3, (long long)n, uc_l1_errname(rc), setup_ms, ram_b / 1024, syncs,
            stop_b / 1024, nvsec_get_le(ans + 8, 4) / 1e3, nvsec_get_le(ans + 12, 4) / 1e3,
-           (t_save0 - t_done) * 1e3, vm_ms, sync.rtt * 1e3, cont_resume);
+           (t_save0 - t_done) * 1e3, vm_ms, rtt, cont_resume);
     return rc != 0;
 }
 
