@@ -106,9 +106,7 @@ void qmp_note_event(struct qmp_conn *q, const char *line)
         return;
     }
     if (!strcmp(name, "MIGRATION")) {
-        if (qmp_migration_event(line, q->migration, sizeof(q->migration))) {
-            q->migration_ts = qmp_event_time(line);
-        }
+        (void)qmp_migration_event(line, q->migration, sizeof(q->migration));
     } else if (!strcmp(name, "STOP")) {
         q->stop_ts = qmp_event_time(line);
     } else if (!strcmp(name, "RESUME")) {
@@ -215,7 +213,6 @@ int qmp_connect(struct qmp_conn *q, const char *path)
 
     q->len = 0;
     q->migration[0] = '\0';
-    q->migration_ts = -1;
     q->stop_ts = q->resume_ts = -1;
     q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);

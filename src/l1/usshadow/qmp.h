@@ -20,7 +20,6 @@ struct qmp_conn {
     size_t len;                         /* bytes in buf not yet taken */
     char buf[QMP_LINE_MAX];
     char migration[QMP_STATUS_MAX];     /* the last MIGRATION event's status, or "" */
-    double migration_ts;                /*   its timestamp (CLOCK_REALTIME s), or -1 */
     double stop_ts, resume_ts;          /* the last STOP and RESUME events' timestamps, or -1 */
 };
 
