@@ -75,21 +75,23 @@
 /* Clock exchanges after the answer: the shortest round trip of these sets the offset. */
 #define CLOCK_EXCHANGES 16
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+    return clock_s(CLOCK_MONOTONIC);
 }
 
 /* QMP event timestamps are CLOCK_REALTIME (QEMU's g_get_real_time). */
 static double real_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return clock_s(CLOCK_REALTIME);
 }
 
 static void die(const char *what)

@@ -45,15 +45,23 @@ static const char *skip_spaces(const char *p)
     return p;
 }
 
-/* The string after "key": in line, into out: 1, or 0 if absent, cut or longer than cap. */
-static int qmp_json_string(const char *line, const char *key, char *out, size_t cap)
+/* Where the value after "key": in line begins, or NULL if the key is not there. */
+static const char *qmp_json_value(const char *line, const char *key)
 {
     char pat[64];
-    const char *p, *end;
+    const char *p;
 
     snprintf(pat, sizeof(pat), "\"%s\":", key);
     p = strstr(line, pat);
-    if (!p || *(p = skip_spaces(p + strlen(pat))) != '"' || !(end = strchr(p + 1, '"')) ||
+    return p ? skip_spaces(p + strlen(pat)) : NULL;
+}
+
+/* The string after "key": in line, into out: 1, or 0 if absent, cut or longer than cap. */
+static int qmp_json_string(const char *line, const char *key, char *out, size_t cap)
+{
+    const char *p = qmp_json_value(line, key), *end;
+
+    if (!p || *p != '"' || !(end = strchr(p + 1, '"')) ||
         (size_t)(end - p - 1) >= cap) {
         return 0;
     }
@@ -77,12 +85,9 @@ int qmp_migration_event(const char *line, char *status, size_t cap)
 
 double qmp_json_number(const char *line, const char *key)
 {
-    char pat[64];
-    const char *p;
+    const char *p = qmp_json_value(line, key);
 
-    snprintf(pat, sizeof(pat), "\"%s\":", key);
-    p = strstr(line, pat);
-    return p ? strtod(p + strlen(pat), NULL) : -1;
+    return p ? strtod(p, NULL) : -1;
 }
 
 double qmp_event_time(const char *line)
@@ -106,7 +111,7 @@ void qmp_note_event(struct qmp_conn *q, const char *line)
         return;
     }
     if (!strcmp(name, "MIGRATION")) {
-        (void)qmp_migration_event(line, q->migration, sizeof(q->migration));
+        (void)qmp_json_string(line, "status", q->migration, sizeof(q->migration));
     } else if (!strcmp(name, "STOP")) {
         q->stop_ts = qmp_event_time(line);
     } else if (!strcmp(name, "RESUME")) {
