@@ -42,6 +42,19 @@ awk -F, 'BEGIN { OFS = "," } NR > 1 && $1 == "usshadow" { $4 += 60 } { print }' 
     "$tmp/results/migration.csv" >"$tmp/wide/migration.csv"
 make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/wide" PAPER="$tmp/wide.md" 2>/dev/null
 check "usshadow downtime interval missed when all past the limit" grep -q '^| downtime usshadow − vsbypass, 95 % interval .* | ≤ +10 ms | \*\*missed\*\* |$' "$tmp/wide.md"
+# With a leg column, the intervals resample stacks (a stack's legs together):
+# 4 stacks of 3 legs are too few for one, though 12 migrations each.
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0 ",leg"; next }
+    $2 < 4 { r = $2; for (l = 0; l < 3; l++) { $2 = r * 3 + l; print $0 "," l } }' \
+    "$tmp/results/migration.csv" >"$tmp/wide/migration.csv"
+make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/wide" PAPER="$tmp/wide.md" 2>/dev/null
+check "legs: 4 stacks give no interval" test -z "$(grep '^| downtime usshadow − vsbypass, 95 % interval' "$tmp/wide.md")"
+check "legs: the runs table counts stacks and legs" grep -q '^| 12 each (4 stacks x 3 legs, no .meta, this one; .* (too few runs for an interval' "$tmp/wide.md"
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0 ",leg"; next }
+    { r = $2; for (l = 0; l < 2; l++) { $2 = r * 2 + l; print $0 "," l } }' \
+    "$tmp/results/migration.csv" >"$tmp/wide/migration.csv"
+make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/wide" PAPER="$tmp/wide.md" 2>/dev/null
+check "legs: 6 stacks of 2 legs give an interval" grep -q '^| downtime usshadow − vsbypass, 95 % interval .* | met |$' "$tmp/wide.md"
 before=$(md5sum <"$tmp/PAPER.md")
 make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/results" PAPER="$tmp/PAPER.md" 2>/dev/null
 check_eq "paper-tables is idempotent" "$before" "$(md5sum <"$tmp/PAPER.md")"
