@@ -49,7 +49,7 @@ awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0 ",leg"; next }
     "$tmp/results/migration.csv" >"$tmp/wide/migration.csv"
 make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/wide" PAPER="$tmp/wide.md" 2>/dev/null
 check "legs: 4 stacks give no interval" test -z "$(grep '^| downtime usshadow − vsbypass, 95 % interval' "$tmp/wide.md")"
-check "legs: the runs table counts stacks and legs" grep -q '^| 12 each (4 stacks x 3 legs, no .meta, this one; .* (too few runs for an interval' "$tmp/wide.md"
+check "legs: the runs table counts stacks and legs" grep -q '^| 12 each (4 usshadow stack(s) x 3 legs, no .meta, this one; .* (too few runs for an interval' "$tmp/wide.md"
 awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0 ",leg"; next }
     { r = $2; for (l = 0; l < 2; l++) { $2 = r * 2 + l; print $0 "," l } }' \
     "$tmp/results/migration.csv" >"$tmp/wide/migration.csv"

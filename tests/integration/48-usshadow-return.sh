@@ -68,6 +68,13 @@ check "back: the source L0 restored it" grep -q 'usshadow: restored vm0' "$NVSEC
 check "back: the source L0 bound it to the new nested CR3 by vm0's tag" \
     grep -q 'usshadow: tag vm0: restored device bound to ncr3' "$NVSEC_RUN/logs/l0-l1.log"
 (sleep 6; printf 'echo SH""ELL=$$\r'; sleep 8) | timeout 20 "$STACK" console vm0 >"$tmp/home.txt" 2>&1
+if ! grep -aq '^SHELL=' <(tr -d '\r' <"$tmp/home.txt"); then
+    # Seen once in five runs: no shell answer within 14 s. What L0 and the
+    # stack say, then one more try (its output joins the first's).
+    echo "no answer after the return yet; source L0: $(tail -n 3 "$NVSEC_RUN/logs/l0-l1.log" | tr '\n' ' ')"
+    echo "console: $(cat "$NVSEC_RUN/consoles/vm0"); got: $(head -c 200 "$tmp/home.txt" | od -An -c | tr -s ' \n' ' ')"
+    (sleep 10; printf 'echo SH""ELL=$$\r'; sleep 8) | timeout 25 "$STACK" console vm0 >>"$tmp/home.txt" 2>&1
+fi
 for f in src dst home; do echo "$f client saw: $(counter_check "$tmp/$f.txt")"; done
 all=$(counter_check "$tmp/src.txt" "$tmp/dst.txt" "$tmp/home.txt")
 check "the destination client saw the counter" test -n "$(counter_check "$tmp/dst.txt")"
