@@ -16,24 +16,6 @@ stack_down
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; stack_down' EXIT
 
-# The counter, started in the login shell in the background; prints its shell's pid first.
-# shellcheck disable=SC2016 # expanded by the VM's shell
-COUNTER='echo SHELL=$$; (i=0; while [ $i -lt 100000 ]; do echo "CNT $i"; i=$((i+1)); sleep 0.2; done) & true'
-
-# counter_check FILE...: "first last n" of the CNT lines in the files, in
-# order, or "gap A->B" at the first gap or duplicate. A last line that has not
-# ended is left out: a client that stops reading while the VM writes "CNT 120"
-# may hold only "CNT 12", which is no gap. (The files are joined first: a line
-# that the move itself cut ends on the other host.)
-counter_check() {
-    { cat "$@"; echo; } | tr -d '\r' | sed '$d' | grep -ao 'CNT [0-9]*' | awk '
-        { v = $2 }
-        NR > 1 && v != p + 1 { print "gap " p "->" v; bad = 1; exit }
-        NR == 1 { f = v }
-        { p = v }
-        END { if (!bad) print f, p, NR }'
-}
-
 # migrate_with_client CONFIG-ARGS: start, log in, counter, a client recording
 # the source console, migrate; leaves $tmp/src.txt and $tmp/migrate.txt.
 migrate_with_client() {

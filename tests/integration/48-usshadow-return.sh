@@ -13,21 +13,6 @@ stack_down
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; stack_down' EXIT
 
-# shellcheck disable=SC2016 # expanded by the VM's shell
-COUNTER='echo SHELL=$$; (i=0; while [ $i -lt 100000 ]; do echo "CNT $i"; i=$((i+1)); sleep 0.2; done) & true'
-
-# counter_check FILE...: as in 47-usshadow-migrate.sh: "first last n" of
-# the CNT lines of the files joined, or "gap A->B"; a last unfinished line
-# is left out.
-counter_check() {
-    { cat "$@"; echo; } | tr -d '\r' | sed '$d' | grep -ao 'CNT [0-9]*' | awk '
-        { v = $2 }
-        NR > 1 && v != p + 1 { print "gap " p "->" v; bad = 1; exit }
-        NR == 1 { f = v }
-        { p = v }
-        END { if (!bad) print f, p, NR }'
-}
-
 # client FILE: read the console broker (wherever vm0 is) until that host's
 # L0 closes it; the pid in $client.
 client() {

@@ -88,3 +88,22 @@ finish() {
     [ "$FAILS" -eq 0 ]
     exit $?
 }
+
+# USShadow's migration tests (47, 48): COUNTER, typed in a VM's login shell,
+# prints that shell's pid and then "CNT i" every 0.2 s in the background.
+# shellcheck disable=SC2016,SC2034 # expanded by the VM's shell; used by 47 and 48
+COUNTER='echo SHELL=$$; (i=0; while [ $i -lt 100000 ]; do echo "CNT $i"; i=$((i+1)); sleep 0.2; done) & true'
+
+# counter_check FILE...: "first last n" of the CNT lines in the files, in
+# order, or "gap A->B" at the first gap or duplicate. A last line that has not
+# ended is left out: a client that stops reading while the VM writes "CNT 120"
+# may hold only "CNT 12", which is no gap. (The files are joined first: a line
+# that a move cut ends on the other host.)
+counter_check() {
+    { cat "$@"; echo; } | tr -d '\r' | sed '$d' | grep -ao 'CNT [0-9]*' | awk '
+        { v = $2 }
+        NR > 1 && v != p + 1 { print "gap " p "->" v; bad = 1; exit }
+        NR == 1 { f = v }
+        { p = v }
+        END { if (!bad) print f, p, NR }'
+}
