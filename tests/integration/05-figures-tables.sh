@@ -55,6 +55,22 @@ awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0 ",leg"; next }
     "$tmp/results/migration.csv" >"$tmp/wide/migration.csv"
 make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/wide" PAPER="$tmp/wide.md" 2>/dev/null
 check "legs: 6 stacks of 2 legs give an interval" grep -q '^| downtime usshadow − vsbypass, 95 % interval .* | met |$' "$tmp/wide.md"
+# A run kept in further files of the same code is pooled (the entry of
+# MIGRATION_RUNS_LIST that names one, ab/migration-cmp-827e220): the sample
+# twice is 12 stacks with the sample's medians; a file with other columns is
+# refused with its name, not pooled.
+cp -r "$tmp/results" "$tmp/pool" && cp "$tmp/PAPER.md" "$tmp/pool.md"
+pooled=$tmp/pool/ab/migration-cmp-827e220
+mkdir -p "$pooled"
+cp "$tmp/results/migration.csv" "$pooled/migration.csv"
+cp "$tmp/results/migration.csv" "$pooled/migration-2.csv"
+make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/pool" PAPER="$tmp/pool.md" 2>/dev/null
+# shellcheck disable=SC2016 # backquotes of Markdown, not a command
+check "pooled: the runs table counts both files' stacks" \
+    grep -q '^| 12 each (no .meta, `results/ab/migration-cmp-827e220/`; .* | +2.00 ms (' "$tmp/pool.md"
+awk '{ print $0 (NR == 1 ? ",extra" : ",0") }' "$tmp/results/migration.csv" >"$pooled/migration-2.csv"
+out=$(make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/pool" PAPER="$tmp/pool.md" 2>&1) && out="exit 0: $out"
+check "pooled: a file with other columns is refused" grep -q 'migration-2.csv: columns differ' <<<"$out"
 before=$(md5sum <"$tmp/PAPER.md")
 make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/results" PAPER="$tmp/PAPER.md" 2>/dev/null
 check_eq "paper-tables is idempotent" "$before" "$(md5sum <"$tmp/PAPER.md")"
