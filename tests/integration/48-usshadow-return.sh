@@ -50,8 +50,6 @@ check "back: the manager restored the sealed state" grep -q '^migmgr: ok .*resto
 check_eq "back: vm0 runs on the source host again" src "$(sed -n 's/^host=//p' "$NVSEC_RUN/state")"
 check "back: the destination L0 sealed vm0's state" grep -q 'usshadow: saved vm0' "$NVSEC_RUN/logs/l0-l1dst.log"
 check "back: the source L0 restored it" grep -q 'usshadow: restored vm0' "$NVSEC_RUN/logs/l0-l1.log"
-check "back: the source L0 bound it to the new nested CR3 by vm0's tag" \
-    grep -q 'usshadow: tag vm0: restored device bound to ncr3' "$NVSEC_RUN/logs/l0-l1.log"
 (sleep 6; printf 'echo SH""ELL=$$\r'; sleep 8) | timeout 20 "$STACK" console vm0 >"$tmp/home.txt" 2>&1
 if ! grep -aq '^SHELL=' <(tr -d '\r' <"$tmp/home.txt"); then
     # Seen once in five runs: no shell answer within 14 s. What L0 and the
@@ -71,5 +69,10 @@ case $all in
 esac
 check_eq "the same shell session answers after the return" "$shell_line" \
     "$(tr -d '\r' <"$tmp/home.txt" | grep -a '^SHELL=' | head -n 1)"
+# Checked only now: the VM claims its restored device by its tag keeper,
+# once it runs again on the source host (every 100 ms, later under load),
+# which can be after migrate has returned.
+check "back: the source L0 bound it to the new nested CR3 by vm0's tag" \
+    grep -q 'usshadow: tag vm0: restored device bound to ncr3' "$NVSEC_RUN/logs/l0-l1.log"
 stack_down
 finish
