@@ -32,7 +32,7 @@ check "vmcrypt table judges linearity" grep -q '^| resume linear in memory (aes)
 # 60 ms later lie past it (missed). The runs table has the sample's run.
 check "usshadow downtime interval met on a tight sample" grep -q '^| downtime usshadow − vsbypass, 95 % interval .* | ≤ +10 ms | met |$' "$tmp/PAPER.md"
 check "usshadow time interval met on a tight sample" grep -q '^| migration time usshadow / vsbypass, 95 % interval .* | ≤ 1.05 | met |$' "$tmp/PAPER.md"
-check "runs table has the sample's run" grep -q '^| 6 each (no .meta, this one; downtime from STOP to RESUME) | 0.38 ms | +2.00 ms (' "$tmp/PAPER.md"
+check "runs table has the sample's run" grep -q '^| 6 each (no .meta, this one; all three configurations) | 0.38 ms | +2.00 ms (' "$tmp/PAPER.md"
 cp -r "$tmp/results" "$tmp/wide" && cp "$tmp/PAPER.md" "$tmp/wide.md"
 awk -F, 'BEGIN { OFS = "," } NR > 1 && $1 == "usshadow" { $4 += ($2 % 2) ? 60 : -40 } { print }' \
     "$tmp/results/migration.csv" >"$tmp/wide/migration.csv"
@@ -57,8 +57,8 @@ make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/wide" PAPER="$tmp/wide.md" 2
 check "legs: 6 stacks of 2 legs give an interval" grep -q '^| downtime usshadow − vsbypass, 95 % interval .* | met |$' "$tmp/wide.md"
 # A run kept in further files of the same code is pooled (the entry of
 # MIGRATION_RUNS_LIST that names one, ab/migration-cmp-827e220): the sample
-# twice is 12 stacks with the sample's medians; a file with other columns is
-# refused with its name, not pooled.
+# twice is 12 stacks with the sample's medians; a file with other columns, or
+# of another L0 or image build (its .meta), is refused with its name.
 cp -r "$tmp/results" "$tmp/pool" && cp "$tmp/PAPER.md" "$tmp/pool.md"
 pooled=$tmp/pool/ab/migration-cmp-827e220
 mkdir -p "$pooled"
@@ -71,6 +71,11 @@ check "pooled: the runs table counts both files' stacks" \
 awk '{ print $0 (NR == 1 ? ",extra" : ",0") }' "$tmp/results/migration.csv" >"$pooled/migration-2.csv"
 out=$(make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/pool" PAPER="$tmp/pool.md" 2>&1) && out="exit 0: $out"
 check "pooled: a file with other columns is refused" grep -q 'migration-2.csv: columns differ' <<<"$out"
+cp "$tmp/results/migration.csv" "$pooled/migration-2.csv"
+printf 'l0=/c/l0/aaaa/build/qemu-system-x86_64\nimages=/c/images/bbbb\n' >"$pooled/migration.csv.meta"
+printf 'l0=/c/l0/cccc/build/qemu-system-x86_64\nimages=/c/images/bbbb\n' >"$pooled/migration-2.csv.meta"
+out=$(make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/pool" PAPER="$tmp/pool.md" 2>&1) && out="exit 0: $out"
+check "pooled: a file of another L0 build is refused" grep -q 'migration-2.csv.meta: another L0 or image build' <<<"$out"
 before=$(md5sum <"$tmp/PAPER.md")
 make -s -C "$NVSEC_ROOT" paper-tables RESULTS="$tmp/results" PAPER="$tmp/PAPER.md" 2>/dev/null
 check_eq "paper-tables is idempotent" "$before" "$(md5sum <"$tmp/PAPER.md")"
